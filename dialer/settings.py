@@ -1,0 +1,90 @@
+"""The one settings class of the service (DESIGN §12).
+
+Every process builds it once (`Settings()` reads `DIALER_*` variables and `.env`) and passes it
+into constructors; nothing below the composition root reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class DtmfPlacement(StrEnum):
+    """Where the `dtmf` list goes in an ivr-api request: MTT's table and example disagree."""
+
+    DATA = "data"
+    TOP = "top"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # storage
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file DATA_DIR/dialer.db"
+    )
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # MTT sb-api
+    sb_api_url: str = "https://sb-api.mtt.ru/v1/sb"
+    sb_login: str | None = None
+    sb_password: SecretStr = SecretStr("")
+    sb_method: str = Field(default="metod", description="method name of the plain call (from MTT)")
+    sb_ivr_method: str = "ivr-api"
+    sip_id: str = "70000000000"
+    a_number: str | None = None
+    dtmf_placement: DtmfPlacement = DtmfPlacement.DATA
+    sb_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for sb-api")
+    mtt_rpc_url: str | None = Field(
+        default=None, description="JSON-RPC URL for getCallHistory/getCustomerBalance; off if unset"
+    )
+
+    # webhooks and API
+    public_url: str = "http://127.0.0.1:8000"
+    webhook_token: SecretStr = SecretStr("")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    crm_callback_secret: SecretStr = SecretStr("")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    max_import_rows: int = Field(default=2_000_000, gt=0)
+
+    # pacing and limits
+    cps: float = Field(default=10.0, gt=0, description="global calls per second")
+    max_concurrent: int = Field(default=50, gt=0, description="global concurrent calls")
+    final_event_timeout: float = Field(
+        default=600.0, gt=0, description="seconds after sending with no final event: call is lost"
+    )
+    claim_lease: float = Field(
+        default=60.0, gt=0, description="seconds a claimed/sending attempt may stay so"
+    )
+    pace_interval: float = Field(default=0.2, gt=0, description="seconds between pacer runs")
+    min_listen_seconds: int = Field(default=3, ge=0)
+    default_timezone: str = "Europe/Moscow"
+    daily_answered_cap: int = Field(
+        default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'dialer.db'}"
+
+    @property
+    def event_url(self) -> str:
+        """The URL MTT posts events to (the token in the path is the secret)."""
+        return f"{self.public_url.rstrip('/')}/webhooks/mtt/{self.webhook_token.get_secret_value()}"
