@@ -1,0 +1,208 @@
+"""The tables (DESIGN §4). The database is the source of truth; Redis never holds the only copy.
+
+Times are stored in UTC and always come back timezone-aware, on SQLite as on PostgreSQL.
+Enumerated states are plain strings (values of `campaigns.states`), so a new state needs no
+type migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive input is a bug and raises."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), default="campaign")
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    voice: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    a_number: Mapped[str | None] = mapped_column(String(11))
+    dtmf: Mapped[list[Any]] = mapped_column(default=list)
+    window: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Calling window: workdays, weekends (["HH:MM", "HH:MM"]) and holidays (bool)."""
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=10)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    redial: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Overrides of the redial policy: category → delays in seconds."""
+    crm_callback_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone"),
+        Index("ix_contact_due", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_contact_campaign_outcome", "campaign_id", "outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(11))
+    line: Mapped[int | None] = mapped_column(Integer)
+    """Line of the import file the contact came from."""
+    vars: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timezone: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    """Per-row message override (already a template, rendered at dial time)."""
+    voice: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    network_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    history: Mapped[str] = mapped_column(Text, default="")
+    """Categories of the finished attempts, comma-separated, oldest first (redial input)."""
+    next_attempt_at: Mapped[datetime | None]
+    last_cause: Mapped[int | None] = mapped_column(Integer)
+    listened_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    dtmf: Mapped[str] = mapped_column(String(32), default="")
+    transfer_number: Mapped[str | None] = mapped_column(String(11))
+    transfer_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    first_call_at: Mapped[datetime | None]
+    last_call_at: Mapped[datetime | None]
+
+
+class Attempt(Base):
+    __tablename__ = "attempt"
+    __table_args__ = (
+        Index("ix_attempt_state_claimed", "state", "claimed_at"),
+        Index("ix_attempt_number_finished", "number", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    """Its decimal string is the messId sent to MTT."""
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(11))
+    state: Mapped[str] = mapped_column(String(16), default="claimed")
+    call_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    originated_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cause: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(16))
+    dtmf: Mapped[str] = mapped_column(String(32), default="")
+    transfer_number: Mapped[str | None] = mapped_column(String(11))
+    transfer_cause: Mapped[int | None] = mapped_column(Integer)
+    transfer_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """The webhook inbox: every authenticated body, stored before it is acted on."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    query: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    mess_id: Mapped[str | None] = mapped_column(String(64))
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempt.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Dnc(Base):
+    __tablename__ = "dnc"
+
+    phone: Mapped[str] = mapped_column(String(11), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime]
+
+
+class Callback(Base):
+    """A CRM callback to deliver: one per final outcome and per DTMF choice (dedup_key)."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_campaign_status", "campaign_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
