@@ -1,0 +1,139 @@
+"""Operator limits shared by every worker process through Redis (DESIGN §6).
+
+- `CpsLimiter`: calls per second by GCRA on Redis server time. A caller *reserves* the next free
+  send slot atomically and sleeps until it; slots are spaced exactly 1/rate apart whichever process
+  takes them, so no 1-second window sees more than the limit. Clocks of the workers never matter.
+- `ConcurrencyLimiter`: concurrent calls as a sorted set per scope (global, per campaign) whose
+  members are attempt ids scored by their lease expiry. A crashed process cannot leak a slot: its
+  leases expire, and every acquire drops expired members first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+CPS_SAFETY = 0.97
+"""Fraction of the limit actually used: slots granted 1/rate apart still reach MTT with a few ms
+of network jitter, and 3 % of headroom keeps every 1-second window at or under the limit."""
+
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > horizon then return -wait end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor((wait + interval) / 1000) + 1000)
+return wait
+"""
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = #KEYS
+for i = 1, n do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if redis.call('ZSCORE', KEYS[i], ARGV[1]) == false
+     and redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[2 + i]) then
+    return 0
+  end
+end
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2]), ARGV[1])
+end
+return 1
+"""
+
+_FREE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+"""
+
+
+class CpsLimiter:
+    """Global calls-per-second limit; `await limiter.acquire()` returns when a call may be sent."""
+
+    def __init__(
+        self, redis: Redis, *, rate: float, key: str = "limit:cps", horizon: float = 5.0
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate}")
+        self._redis = redis
+        self._key = key
+        self._interval_us = round(1_000_000 / (rate * CPS_SAFETY))
+        self._horizon_us = round(horizon * 1_000_000)
+        self._script = redis.register_script(_RESERVE)
+
+    async def reserve(self) -> float:
+        """Reserve the next slot: seconds to wait before sending, or negative if it is further
+        away than the horizon (nothing reserved; try again after about that long)."""
+        result: int = await self._script(
+            keys=[self._key], args=[self._interval_us, self._horizon_us]
+        )
+        return result / 1_000_000
+
+    async def acquire(self) -> float:
+        """Wait for a slot and return how long was waited (for the limiter-wait metric)."""
+        waited = 0.0
+        while True:
+            wait = await self.reserve()
+            if wait >= 0:
+                await asyncio.sleep(wait)
+                return waited + wait
+            await asyncio.sleep(-wait / 2)
+            waited += -wait / 2
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One concurrency limit: a Redis key and how many leases it admits."""
+
+    key: str
+    limit: int
+
+
+class ConcurrencyLimiter:
+    """Leases on concurrent calls; a lease is held from claim to the call's final event."""
+
+    def __init__(self, redis: Redis, *, lease_seconds: float) -> None:
+        self._redis = redis
+        self._lease_ms = round(lease_seconds * 1000)
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._free = redis.register_script(_FREE)
+
+    @staticmethod
+    def global_scope(limit: int) -> Scope:
+        return Scope("limit:conc:global", limit)
+
+    @staticmethod
+    def campaign_scope(campaign_id: int, limit: int) -> Scope:
+        return Scope(f"limit:conc:campaign:{campaign_id}", limit)
+
+    async def acquire(self, member: str, scopes: Sequence[Scope]) -> bool:
+        """Take a lease in every scope at once, or in none. Re-acquiring renews the lease."""
+        args: list[Any] = [member, self._lease_ms, *(s.limit for s in scopes)]
+        return bool(await self._acquire(keys=[s.key for s in scopes], args=args))
+
+    async def release(self, member: str, scopes: Sequence[Scope]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for scope in scopes:
+                pipe.zrem(scope.key, member)
+            await pipe.execute()
+
+    async def free(self, scope: Scope) -> int:
+        """Leases still available in a scope (expired ones do not count)."""
+        result: int = await self._free(keys=[scope.key], args=[scope.limit])
+        return max(result, 0)
+
+    async def holders(self, scope: Scope) -> list[str]:
+        members: list[bytes] = await self._redis.zrange(scope.key, 0, -1)
+        return [m.decode() for m in members]
