@@ -87,6 +87,8 @@ class Campaign(Base):
     redial: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Overrides of the redial policy: category → delays in seconds."""
     crm_callback_url: Mapped[str | None] = mapped_column(Text)
+    crm_callback_secret: Mapped[str | None] = mapped_column(Text)
+    """HMAC key of this campaign's callbacks; the global setting when unset. Never exported."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
@@ -175,6 +177,8 @@ class Event(Base):
     call_id: Mapped[str | None] = mapped_column(String(32))
     parsed: Mapped[dict[str, Any] | None] = mapped_column(Json)
     parse_error: Mapped[str | None] = mapped_column(Text)
+    apply_error: Mapped[str | None] = mapped_column(Text)
+    """Why a parsed event could not be applied; the sweeper retries such events."""
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("attempt.id", ondelete="SET NULL"), index=True
     )
