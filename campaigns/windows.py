@@ -1,0 +1,260 @@
+"""Calling windows in the callee's local time (DESIGN §7).
+
+A window is wall-clock time of day: the set of instants whose local time, in the callee's zone,
+falls in that day's span. Across a DST change that set is not one neat interval a day, so the
+open stretches are found as the preimage of the span under each constant-offset piece of the
+zone, which keeps `next_opening` exactly consistent with `is_open`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_calendars
+
+DAY_MINUTES = 24 * 60
+SEARCH_DAYS = 370  # a window that stays shut for a year is treated as never opening again
+_SLACK = timedelta(hours=15)  # more than any UTC offset (−12 h … +14 h)
+_PROBE = timedelta(hours=6)  # zone offset changes are months apart; probe this often for them
+_HHMM = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def parse_hhmm(value: object, field: str) -> int:
+    """Minutes from local midnight; "24:00" is the end of the day."""
+    match = _HHMM.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{field}: expected a time as HH:MM, got {value!r}")
+    hours, minutes = int(match[1]), int(match[2])
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        raise ValueError(f"{field}: {value!r} is not a time of day from 00:00 to 24:00")
+    return hours * 60 + minutes
+
+
+@dataclass(frozen=True)
+class DailySpan:
+    """[start, end) in minutes from local midnight; start == end is a day that never opens."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end <= DAY_MINUTES:
+            raise ValueError(
+                f"a calling window runs from 00:00 to 24:00 without crossing midnight, "
+                f"got {self.as_strings()}"
+            )
+
+    @classmethod
+    def parse(cls, value: object, field: str) -> DailySpan:
+        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
+            raise ValueError(f'{field}: expected ["HH:MM", "HH:MM"], got {value!r}')
+        start = parse_hhmm(value[0], f"{field}[0]")
+        end = parse_hhmm(value[1], f"{field}[1]")
+        if start > end:
+            raise ValueError(f"{field}: start {value[0]!r} is after end {value[1]!r}")
+        return cls(start, end)
+
+    @property
+    def empty(self) -> bool:
+        return self.start == self.end
+
+    def as_strings(self) -> list[str]:
+        return [f"{minute // 60:02d}:{minute % 60:02d}" for minute in (self.start, self.end)]
+
+
+def _zone(name: str, field: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{field}: unknown time zone {name!r}") from None
+
+
+@lru_cache(maxsize=64)
+def _russian_calendar(year: int) -> holiday_calendars.HolidayBase:
+    return holiday_calendars.country_holidays("RU", years=year)
+
+
+@dataclass(frozen=True)
+class CallingWindow:
+    """Daily spans for workdays and for weekends; with `holidays`, Russia's production calendar
+    decides which days are which (public holidays rest, moved working Saturdays work).
+
+    `timezone` is the campaign's zone, for contacts without one of their own; the functions
+    below take the callee's zone explicitly.
+    """
+
+    workdays: DailySpan = DailySpan(8 * 60, 22 * 60)
+    weekends: DailySpan = DailySpan(9 * 60, 20 * 60)
+    holidays: bool = True
+    timezone: str = "Europe/Moscow"
+
+    def __post_init__(self) -> None:
+        _zone(self.timezone, "timezone")
+
+    @classmethod
+    def from_schedule(
+        cls, schedule: Mapping[str, object], field: str = "schedule"
+    ) -> CallingWindow:
+        """From the campaign body's `schedule` object; absent or null keys keep the defaults."""
+        default = cls()
+        holidays = schedule.get("holidays")
+        holidays = default.holidays if holidays is None else holidays
+        if not isinstance(holidays, bool):
+            raise ValueError(f"{field}.holidays: expected true or false, got {holidays!r}")
+        timezone = schedule.get("timezone")
+        timezone = default.timezone if timezone is None else timezone
+        if not isinstance(timezone, str):
+            raise ValueError(f"{field}.timezone: expected a time zone name, got {timezone!r}")
+        _zone(timezone, f"{field}.timezone")
+        return cls(
+            workdays=_span_or(schedule, "workdays", default.workdays, field),
+            weekends=_span_or(schedule, "weekends", default.weekends, field),
+            holidays=holidays,
+            timezone=timezone,
+        )
+
+    def is_day_off(self, day: date) -> bool:
+        if self.holidays:
+            return not bool(_russian_calendar(day.year).is_working_day(day))
+        return day.weekday() >= 5
+
+    def span_on(self, day: date) -> DailySpan:
+        return self.weekends if self.is_day_off(day) else self.workdays
+
+    @property
+    def never_open(self) -> bool:
+        return self.workdays.empty and self.weekends.empty
+
+
+def _span_or(schedule: Mapping[str, object], key: str, default: DailySpan, field: str) -> DailySpan:
+    value = schedule.get(key)
+    return default if value is None else DailySpan.parse(value, f"{field}.{key}")
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field}: expected a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def is_open(window: CallingWindow, tz: str, at: datetime) -> bool:
+    """Whether `at` falls inside the window in the zone `tz`."""
+    local = _utc(at, "at").astimezone(_zone(tz, "tz"))
+    span = window.span_on(local.date())
+    since_midnight = local.replace(tzinfo=None) - datetime.combine(local.date(), time())
+    return timedelta(minutes=span.start) <= since_midnight < timedelta(minutes=span.end)
+
+
+def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
+    return instant.astimezone(zone).utcoffset() or timedelta(0)
+
+
+def _change_after(zone: ZoneInfo, lo: datetime, hi: datetime, offset: timedelta) -> datetime:
+    """The first whole second in (lo, hi] with another offset; `hi` is known to have one."""
+    low, high = int(lo.timestamp()), int(hi.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset(zone, datetime.fromtimestamp(middle, UTC)) == offset:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _pieces(
+    zone: ZoneInfo, lo: datetime, hi: datetime
+) -> list[tuple[datetime, datetime, timedelta]]:
+    """[lo, hi) cut into constant-offset pieces."""
+    pieces = []
+    start, offset, probe = lo, _offset(zone, lo), lo
+    while probe < hi:
+        ahead = min(probe + _PROBE, hi)
+        if _offset(zone, ahead) == offset:
+            probe = ahead
+            continue
+        change = _change_after(zone, probe, ahead, offset)
+        pieces.append((start, change, offset))
+        start, offset, probe = change, _offset(zone, change), change
+    pieces.append((start, hi, offset))
+    return pieces
+
+
+def _earliest(day: date) -> datetime:
+    """No instant of this local day, in any zone, comes before this."""
+    return datetime.combine(day, time(), UTC) - _SLACK
+
+
+def _open_stretches(
+    window: CallingWindow, zone: ZoneInfo, day: date
+) -> list[tuple[datetime, datetime]]:
+    """The UTC instants whose local date is `day` and local time is inside that day's span."""
+    span = window.span_on(day)
+    if span.empty:
+        return []
+    midnight = datetime.combine(day, time(), UTC)
+    first = midnight + timedelta(minutes=span.start)
+    last = midnight + timedelta(minutes=span.end)
+    stretches = []
+    for piece_start, piece_end, offset in _pieces(zone, first - _SLACK, last + _SLACK):
+        start, end = max(piece_start, first - offset), min(piece_end, last - offset)
+        if start < end:
+            stretches.append((start, end))
+    return sorted(stretches)
+
+
+def next_opening(
+    window: CallingWindow,
+    tz: str,
+    at: datetime,
+    *,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+) -> datetime | None:
+    """The first UTC instant ≥ `at` (and ≥ `start_at`) when the window is open in `tz`;
+    None when there is none before `end_at` or within a year."""
+    zone = _zone(tz, "tz")
+    moment = _utc(at, "at")
+    if start_at is not None:
+        moment = max(moment, _utc(start_at, "start_at"))
+    end = None if end_at is None else _utc(end_at, "end_at")
+    if window.never_open or (end is not None and moment >= end):
+        return None
+    first_day = moment.astimezone(zone).date() - timedelta(days=1)
+    best: datetime | None = None
+    for count in range(SEARCH_DAYS):
+        day = first_day + timedelta(days=count)
+        horizon = _earliest(day)
+        if (best is not None and horizon > best) or (end is not None and horizon >= end):
+            break
+        for start, stop in _open_stretches(window, zone, day):
+            if stop > moment:
+                candidate = max(start, moment)
+                best = candidate if best is None else min(best, candidate)
+                break
+    if best is None or (end is not None and best >= end):
+        return None
+    return best
+
+
+def next_closing(window: CallingWindow, tz: str, at: datetime) -> datetime | None:
+    """The first UTC instant ≥ `at` when the window is shut (`at` itself when shut now);
+    None when it stays open for a year (an all-day, every-day window)."""
+    zone = _zone(tz, "tz")
+    moment = _utc(at, "at")
+    if not is_open(window, tz, moment):
+        return moment
+    first_day = moment.astimezone(zone).date() - timedelta(days=1)
+    closing = moment
+    for count in range(SEARCH_DAYS):
+        day = first_day + timedelta(days=count)
+        if _earliest(day) > closing:
+            return closing
+        for start, stop in _open_stretches(window, zone, day):
+            if start <= closing < stop:
+                closing = stop
+    return None
