@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     mtt_rpc_url: str | None = Field(
         default=None, description="JSON-RPC URL for getCallHistory/getCustomerBalance; off if unset"
     )
+    mtt_customer_name: str | None = Field(
+        default=None, description="account name for getCustomerBalance"
+    )
 
     # webhooks and API
     public_url: str = "http://127.0.0.1:8000"
@@ -69,6 +72,10 @@ class Settings(BaseSettings):
     pace_interval: float = Field(default=0.2, gt=0, description="seconds between pacer runs")
     min_listen_seconds: int = Field(default=3, ge=0)
     default_timezone: str = "Europe/Moscow"
+    cause_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {"cause": "category"} fixing the Q.850 table without a release',
+    )
     daily_answered_cap: int = Field(
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
