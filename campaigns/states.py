@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from dialer.redial import Outcome
+
+__all__ = [
+    "AttemptState",
+    "CampaignKind",
+    "CampaignStatus",
+    "ContactStatus",
+    "DncSource",
+    "Outcome",
+]
+
 
 class CampaignKind(StrEnum):
     CAMPAIGN = "campaign"
@@ -36,23 +47,6 @@ class AttemptState(StrEnum):
     ORIGINATED = "originated"
     FINISHED = "finished"
     LOST = "lost"
-
-
-class Outcome(StrEnum):
-    LISTENED = "listened"
-    HUNG_UP = "hung_up"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    UNAVAILABLE = "unavailable"
-    REJECTED = "rejected"
-    INVALID_NUMBER = "invalid_number"
-    ROUTE_ERROR = "route_error"
-    NETWORK_ERROR = "network_error"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    DNC = "dnc"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
 
 
 class DncSource(StrEnum):

@@ -33,7 +33,8 @@ _DAY = 24 * _HOUR
 
 
 class Outcome(StrEnum):
-    """Final contact outcomes the policy can reach (a subset of DESIGN §5.4)."""
+    """Every final contact outcome of DESIGN §5.4; the policy reaches those up to `expired`, the
+    call path the rest."""
 
     LISTENED = "listened"
     HUNG_UP = "hung_up"
@@ -45,6 +46,10 @@ class Outcome(StrEnum):
     ROUTE_ERROR = "route_error"
     NETWORK_ERROR = "network_error"
     EXPIRED = "expired"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DNC = "dnc"
+    CANCELLED = "cancelled"
 
 
 OUTCOME_OF: Mapping[Category, Outcome] = MappingProxyType(
