@@ -8,7 +8,7 @@ type migration.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -60,7 +60,11 @@ Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INT
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: Json, list[Any]: Json}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: Json,
+        list[Any]: Json,
+    }
 
 
 class Campaign(Base):
@@ -101,6 +105,8 @@ class Contact(Base):
         UniqueConstraint("campaign_id", "phone"),
         Index("ix_contact_due", "campaign_id", "status", "next_attempt_at"),
         Index("ix_contact_campaign_outcome", "campaign_id", "outcome"),
+        # a campaign's contacts of one status, a page at a time in id order (campaigns.contacts)
+        Index("ix_contact_campaign_status_id", "campaign_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

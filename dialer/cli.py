@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from dialer.settings import Settings
+from dialer.simulator.command import simulate  # typer + pydantic only: --help stays fast
 
 app = typer.Typer(
     help="Outbound informing-call dialer on MTT's sb-api.",
@@ -19,6 +20,9 @@ app = typer.Typer(
 
 def _settings() -> Settings:
     return Settings()
+
+
+app.command(name="simulate")(simulate)
 
 
 @app.command()
@@ -36,17 +40,24 @@ def worker() -> None:
 
 
 @app.command()
-def simulate() -> None:
-    """Run a stand-in for MTT's sb-api that places no real calls and sends webhooks."""
-    typer.echo("the simulator arrives with its own issue", err=True)
-    raise typer.Exit(2)
-
-
-@app.command()
 def up() -> None:
     """Run everything on one machine: Redis, SQLite, API, a worker (+ simulator without MTT)."""
     typer.echo("`dialer up` arrives with its own issue", err=True)
     raise typer.Exit(2)
+
+
+db = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database (DIALER_DATABASE_URL, else DATA_DIR/dialer.db) to the newest schema."""
+    import asyncio
+
+    from campaigns.db import upgrade
+
+    asyncio.run(upgrade(_settings().database))
 
 
 def main() -> None:

@@ -1,0 +1,132 @@
+"""Engines, sessions, write transactions and schema migrations.
+
+SQLite (one machine) is shared by several processes (api + workers), so every connection runs
+in WAL mode with a busy timeout, and SQLAlchemy, not the sqlite3 driver, emits BEGIN: the
+driver's legacy mode would run SELECTs outside the transaction and break SAVEPOINTs. A
+transaction that writes begins IMMEDIATE, taking the write lock up front (waiting up to the busy
+timeout for it): a DEFERRED one that reads first cannot upgrade its lock once another process
+has committed and fails with "database is locked" at once, whatever the timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "alembic_config",
+    "create_engine",
+    "ensure_writing",
+    "session_factory",
+    "upgrade",
+    "write_transaction",
+]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SQLITE_PRAGMAS = (
+    f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching to WAL may itself have to wait
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+)
+_BEGIN = "dialer_sqlite_begin"
+"""Execution option naming the SQLite BEGIN mode (DEFERRED when absent); PostgreSQL ignores it."""
+_WRITING = "dialer_writing"
+_MIGRATION_LOCK = 0x6469616C6572  # pg_advisory_xact_lock key: concurrent upgrades take turns
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for a SQLite (aiosqlite) or PostgreSQL (asyncpg) URL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(
+            parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+        )
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, pool_size=10)
+    event.listen(engine.sync_engine, "connect", _sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # the driver never emits BEGIN; _sqlite_begin does
+    cursor = dbapi_connection.cursor()
+    for pragma in _SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def write_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction that writes: BEGIN IMMEDIATE on SQLite, a plain transaction on
+    PostgreSQL. Commits when the block ends, rolls back on an exception.
+
+    Keep it short and never open another write transaction inside one: on SQLite the inner one
+    would wait for the outer's lock until the busy timeout.
+    """
+    async with sessions(execution_options={_BEGIN: "IMMEDIATE"}) as session, session.begin():
+        session.info[_WRITING] = True
+        yield session
+
+
+def ensure_writing(session: AsyncSession) -> None:
+    """Refuse to write outside `write_transaction`, where SQLite could fail under load."""
+    if not session.info.get(_WRITING):
+        raise RuntimeError("this write must run inside campaigns.db.write_transaction")
+
+
+def alembic_config() -> Config:
+    """The migrations' configuration, with no alembic.ini: they ship inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision`; concurrent callers take turns."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(**{_BEGIN: "IMMEDIATE"})
+            async with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                    )
+                await connection.run_sync(_upgrade, revision)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

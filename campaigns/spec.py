@@ -1,0 +1,305 @@
+"""The campaign body of the HTTP contract (DESIGN §9): field names are part of the contract.
+
+`CampaignSettings` is what a campaign row stores; `CampaignSpec` adds the optional inline
+contacts, which are only checked for shape here (the importer checks their values and
+reports rejected rows by line, as for a file); `CampaignPatch` edits settings as a JSON merge
+patch (RFC 7396). Errors name the field: pydantic's `loc` and messages that repeat it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from campaigns.errors import Invalid
+from campaigns.tables import Campaign
+from campaigns.templates import TemplateError, parse
+from campaigns.windows import CallingWindow, DailySpan
+from dialer.dtmf import DtmfMenu
+from dialer.numbers import InvalidNumber, normalize
+from dialer.redial import RedialPolicy
+from dialer.voice import Voice
+
+__all__ = [
+    "CampaignPatch",
+    "CampaignSettings",
+    "CampaignSpec",
+    "ContactSpec",
+    "ContactVoice",
+    "Schedule",
+    "check_a_number",
+    "invalid",
+    "merge",
+    "row_values",
+    "settings_of",
+]
+
+DEFAULT_TIMEZONE = "Europe/Moscow"
+
+
+def _template(message: str) -> str:
+    try:
+        parse(message)
+    except TemplateError as error:
+        raise ValueError(str(error)) from None
+    return message
+
+
+def _a_number(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalize(value)
+    except InvalidNumber as error:
+        raise ValueError(error.reason) from None
+
+
+def _redial(overrides: dict[str, list[int]]) -> dict[str, list[int]]:
+    RedialPolicy().with_overrides(overrides)
+    return overrides
+
+
+def _http_url(url: str | None) -> str | None:
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+    return url
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Message = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_template)
+]
+ANumber = Annotated[str | None, BeforeValidator(_strip), AfterValidator(_a_number)]
+MaxAttempts = Annotated[int, Field(ge=1, le=20)]
+MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
+Priority = Annotated[int, Field(ge=1, le=100)]
+Redial = Annotated[dict[str, list[int]], AfterValidator(_redial)]
+CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
+
+
+class Schedule(BaseModel):
+    """When contacts may be called, in each callee's local time; `timezone` is the campaign's
+    (for contacts whose own zone is unknown)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = DEFAULT_TIMEZONE
+    workdays: tuple[str, str] = ("08:00", "22:00")
+    weekends: tuple[str, str] = ("09:00", "20:00")
+    holidays: bool = True
+    """Russian public holidays take the weekend window (and moved working days the workday)."""
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        CallingWindow(timezone=value)
+        return value
+
+    @field_validator("workdays", "weekends", mode="before")
+    @classmethod
+    def _span(cls, value: object, info: ValidationInfo) -> tuple[str, str]:
+        start, end = DailySpan.parse(value, info.field_name or "").as_strings()
+        return start, end
+
+    @model_validator(mode="after")
+    def _dates(self) -> Schedule:
+        if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
+        return self
+
+
+class CampaignSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    message: Message
+    """The TTS text, a template: `{name}` takes the contact's variable `name`."""
+    dtmf: DtmfMenu = DtmfMenu()
+    """Declared before `voice`, whose languages depend on it (ivr-api has more)."""
+    voice: Voice = Voice()
+    a_number: ANumber = None
+    """Caller id; sb-api's ivr-api (any DTMF menu) requires one: see `check_a_number`."""
+    schedule: Schedule = Schedule()
+    max_attempts: MaxAttempts = 3
+    max_concurrent: MaxConcurrent = 10
+    priority: Priority = 1
+    """Weight in the fair share of the global call limits."""
+    redial: Redial = {}
+    """Policy category → delays in seconds of its successive redials (reference/q850.md)."""
+    crm_callback_url: CallbackUrl = None
+    crm_callback_secret: SecretStr | None = None
+    """HMAC key of this campaign's CRM callbacks (the global one when unset)."""
+
+    @field_validator("voice")
+    @classmethod
+    def _voice_on_method(cls, voice: Voice, info: ValidationInfo) -> Voice:
+        menu = info.data.get("dtmf")
+        if menu is not None:  # else the menu is invalid, and reported as such
+            voice.check_for_method(ivr=len(menu) > 0)
+        return voice
+
+
+class ContactVoice(BaseModel):
+    """Per-contact voice overrides (checked by the importer, like a file's columns)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    voice_name: str | None = None
+    emotion: str | None = None
+    speed: float | str | None = None
+
+
+class ContactSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone: str | int
+    vars: dict[str, str | int | float | bool | None] = {}
+    """Template variables."""
+    timezone: str | None = None
+    text: str | None = None
+    """This contact's own message template."""
+    voice: ContactVoice | None = None
+
+
+class CampaignSpec(CampaignSettings):
+    """The body of `POST /v1/campaigns`."""
+
+    contacts: list[ContactSpec] | None = None
+
+    def contact_rows(self) -> list[dict[str, Any]]:
+        """The inline contacts as the importer's JSON rows."""
+        return [contact.model_dump(exclude_none=True) for contact in self.contacts or []]
+
+
+class CampaignPatch(BaseModel):
+    """`PATCH /v1/campaigns/{id}`: fields left out stay, objects merge key by key, null resets
+    a field to its default (RFC 7396)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name | None = None
+    message: Message | None = None
+    voice: Voice | None = None
+    a_number: ANumber = None
+    dtmf: DtmfMenu | None = None
+    schedule: Schedule | None = None
+    max_attempts: MaxAttempts | None = None
+    max_concurrent: MaxConcurrent | None = None
+    priority: Priority | None = None
+    redial: dict[str, list[int] | None] | None = None
+    crm_callback_url: CallbackUrl = None
+    crm_callback_secret: SecretStr | None = None
+
+
+def _merged(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def merge(current: CampaignSettings, changes: CampaignPatch) -> CampaignSettings:
+    """`current` with `changes` applied; raises ValidationError when the result is invalid."""
+    return CampaignSettings.model_validate(
+        _merged(current.model_dump(), changes.model_dump(exclude_unset=True))
+    )
+
+
+def invalid(error: ValidationError) -> Invalid:
+    """The business error for a failed validation, naming the first failing field."""
+    problems = error.errors()
+    fields = [".".join(str(part) for part in problem["loc"]) or "body" for problem in problems]
+    message = problems[0]["msg"].removeprefix("Value error, ")
+    if len(fields) > 1:
+        message += f" (also invalid: {', '.join(fields[1:])})"
+    return Invalid(fields[0], message)
+
+
+def check_a_number(settings: CampaignSettings, default_a_number: str | None) -> None:
+    """A DTMF menu goes through ivr-api, which requires a caller id: the campaign's or the
+    service's DIALER_A_NUMBER. Raises Invalid("a_number") when neither is set."""
+    if len(settings.dtmf) and settings.a_number is None and default_a_number is None:
+        raise Invalid(
+            "a_number",
+            "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
+            "set a_number or DIALER_A_NUMBER",
+        )
+
+
+def row_values(settings: CampaignSettings) -> dict[str, Any]:
+    """The campaign columns that hold `settings`."""
+    schedule = settings.schedule
+    secret = settings.crm_callback_secret
+    return {
+        "name": settings.name,
+        "message": settings.message,
+        "voice": settings.voice.model_dump(mode="json"),
+        "a_number": settings.a_number,
+        "dtmf": settings.dtmf.model_dump(mode="json"),
+        "window": schedule.model_dump(include={"workdays", "weekends", "holidays"}, mode="json"),
+        "timezone": schedule.timezone,
+        "start_at": schedule.start_at,
+        "end_at": schedule.end_at,
+        "max_attempts": settings.max_attempts,
+        "max_concurrent": settings.max_concurrent,
+        "priority": settings.priority,
+        "redial": settings.redial,
+        "crm_callback_url": settings.crm_callback_url,
+        "crm_callback_secret": None if secret is None else secret.get_secret_value(),
+    }
+
+
+def settings_of(campaign: Campaign) -> CampaignSettings:
+    """The settings a campaign row holds."""
+    schedule: dict[str, Any] = {
+        **campaign.window,
+        "timezone": campaign.timezone,
+        "start_at": campaign.start_at,
+        "end_at": campaign.end_at,
+    }
+    return CampaignSettings(
+        name=campaign.name,
+        message=campaign.message,
+        voice=Voice.model_validate(campaign.voice),
+        a_number=campaign.a_number,
+        dtmf=DtmfMenu.model_validate(campaign.dtmf),
+        schedule=Schedule.model_validate(schedule),
+        max_attempts=campaign.max_attempts,
+        max_concurrent=campaign.max_concurrent,
+        priority=campaign.priority,
+        redial=campaign.redial,
+        crm_callback_url=campaign.crm_callback_url,
+        crm_callback_secret=(
+            None
+            if campaign.crm_callback_secret is None
+            else SecretStr(campaign.crm_callback_secret)
+        ),
+    )

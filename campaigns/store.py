@@ -1,0 +1,280 @@
+"""Campaigns: create, read, edit and the lifecycle (DESIGN §4).
+
+Every function takes the caller's session, so an action composes with others in one
+transaction; those that write must run inside `campaigns.db.write_transaction`. Time is
+passed in as `now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.db import ensure_writing
+from campaigns.errors import Conflict, IllegalTransition, NotFound
+from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
+from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values, settings_of
+from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.stats import CampaignStats, stats_for
+from campaigns.tables import Campaign, Contact
+
+__all__ = [
+    "ALLOWED",
+    "EDITABLE",
+    "FINAL",
+    "Action",
+    "CampaignSummary",
+    "activate_due",
+    "cancel",
+    "create",
+    "create_once",
+    "get",
+    "list_campaigns",
+    "patch",
+    "pause",
+    "resume",
+    "start",
+    "status_on_start",
+]
+
+S = CampaignStatus
+
+
+class Action(StrEnum):
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+FINAL = frozenset({S.COMPLETED, S.CANCELLED})
+ALLOWED: Mapping[Action, frozenset[CampaignStatus]] = MappingProxyType(
+    {
+        Action.START: frozenset({S.DRAFT}),
+        Action.PAUSE: frozenset({S.RUNNING, S.SCHEDULED}),
+        Action.RESUME: frozenset({S.PAUSED}),
+        Action.CANCEL: frozenset(set(S) - FINAL),
+    }
+)
+"""The statuses each action is legal from. Start and resume lead to running, or scheduled while
+start_at is ahead; a scheduled campaign may be paused (to be edited before it starts). The
+workers move scheduled campaigns to running when start_at comes (`activate_due`) and running
+ones to completed (`campaigns.sweeper`)."""
+EDITABLE = frozenset({S.DRAFT, S.PAUSED})
+_WAITING = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
+"""Contacts not being dialed right now, which cancelling closes."""
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    campaign: Campaign
+    stats: CampaignStats
+
+
+def status_on_start(start_at: datetime | None, now: datetime) -> CampaignStatus:
+    """Running, or scheduled while `start_at` is still ahead."""
+    return S.SCHEDULED if start_at is not None and start_at > now else S.RUNNING
+
+
+async def create(
+    session: AsyncSession,
+    settings: CampaignSettings,
+    *,
+    now: datetime,
+    kind: CampaignKind = CampaignKind.CAMPAIGN,
+) -> Campaign:
+    """A draft campaign (inline contacts of a `CampaignSpec` go through the importer)."""
+    ensure_writing(session)
+    campaign = Campaign(
+        kind=kind, status=S.DRAFT, created_at=now, updated_at=now, **row_values(settings)
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def create_once(
+    session: AsyncSession,
+    settings: CampaignSettings,
+    *,
+    key: str,
+    now: datetime,
+    kind: CampaignKind = CampaignKind.CAMPAIGN,
+) -> tuple[Campaign, bool]:
+    """Create under an idempotency key, or find what the same key created before: (campaign,
+    created). The key reused with other settings is a Conflict."""
+    ensure_writing(session)
+    try:
+        async with session.begin_nested():
+            campaign = await create(session, settings, now=now, kind=kind)
+            campaign.idempotency_key = key
+        return campaign, True
+    except IntegrityError:
+        existing = await session.execute(select(Campaign).where(Campaign.idempotency_key == key))
+        campaign = existing.scalar_one()
+    if campaign.kind != kind or row_values(settings_of(campaign)) != row_values(settings):
+        raise Conflict(
+            f"Idempotency-Key {key!r} was used for another request",
+            details={"id": campaign.id},
+        )
+    return campaign, False
+
+
+async def get(session: AsyncSession, campaign_id: int) -> Campaign:
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    return campaign
+
+
+async def list_campaigns(
+    session: AsyncSession,
+    *,
+    kind: CampaignKind = CampaignKind.CAMPAIGN,
+    status: CampaignStatus | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[CampaignSummary]:
+    """Newest first, each with its statistics."""
+    query = (
+        select(Campaign)
+        .where(Campaign.kind == kind)
+        .order_by(Campaign.id.desc())
+        .limit(check_limit(limit) + 1)
+    )
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    before = decode_cursor(cursor, int)
+    if before is not None:
+        query = query.where(Campaign.id < before)
+    page = make_page((await session.execute(query)).scalars().all(), limit, lambda c: c.id)
+    stats = await stats_for(session, [campaign.id for campaign in page.items])
+    return Page([CampaignSummary(c, stats[c.id]) for c in page.items], page.next_cursor)
+
+
+async def patch(
+    session: AsyncSession, campaign_id: int, changes: CampaignPatch, *, now: datetime
+) -> Campaign:
+    """Edit a draft or paused campaign's settings (JSON merge patch: objects merge, null
+    resets a field to its default)."""
+    ensure_writing(session)
+    campaign = await _locked(session, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise IllegalTransition(
+            f"campaign {campaign_id} is {campaign.status}: pause it to edit",
+            details={"status": campaign.status},
+        )
+    try:
+        settings = merge(settings_of(campaign), changes)
+    except ValidationError as error:
+        raise invalid(error) from None
+    for column, value in row_values(settings).items():
+        setattr(campaign, column, value)
+    campaign.updated_at = now
+    await session.flush()
+    return campaign
+
+
+async def start(session: AsyncSession, campaign_id: int, *, now: datetime) -> Campaign:
+    """Draft → running, or scheduled when its start_at is ahead."""
+    return await _move(session, campaign_id, Action.START, now, lambda c: _on_start(c, now))
+
+
+async def pause(
+    session: AsyncSession, campaign_id: int, *, now: datetime, reason: str | None = None
+) -> Campaign:
+    """Stop dialing new contacts (calls in progress finish); `reason` is shown to people."""
+    return await _move(session, campaign_id, Action.PAUSE, now, lambda _: S.PAUSED, reason)
+
+
+async def resume(session: AsyncSession, campaign_id: int, *, now: datetime) -> Campaign:
+    return await _move(session, campaign_id, Action.RESUME, now, lambda c: _on_start(c, now))
+
+
+async def cancel(
+    session: AsyncSession, campaign_id: int, *, now: datetime, reason: str | None = None
+) -> Campaign:
+    """Final: contacts not being dialed end with outcome cancelled."""
+    campaign = await _move(session, campaign_id, Action.CANCEL, now, lambda _: S.CANCELLED, reason)
+    await session.execute(
+        update(Contact)
+        .where(Contact.campaign_id == campaign_id, Contact.status.in_(_WAITING))
+        .values(status=ContactStatus.DONE, outcome=Outcome.CANCELLED, next_attempt_at=None)
+    )
+    return campaign
+
+
+async def activate_due(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Scheduled campaigns whose start_at has come start running; their ids."""
+    ensure_writing(session)
+    due = await session.execute(
+        update(Campaign)
+        .where(Campaign.status == S.SCHEDULED, Campaign.start_at <= now)
+        .values(status=S.RUNNING, status_reason=None, updated_at=now)
+        .returning(Campaign.id)
+    )
+    ids = sorted(due.scalars())
+    if ids:
+        await session.execute(
+            update(Campaign)
+            .where(Campaign.id.in_(ids), Campaign.started_at.is_(None))
+            .values(started_at=now)
+        )
+    return ids
+
+
+def _on_start(campaign: Campaign, now: datetime) -> CampaignStatus:
+    if campaign.end_at is not None and campaign.end_at <= now:
+        raise Conflict(
+            f"campaign {campaign.id} ended at {campaign.end_at.isoformat()}: "
+            "move schedule.end_at to start it",
+            details={"field": "schedule.end_at"},
+        )
+    return status_on_start(campaign.start_at, now)
+
+
+async def _locked(session: AsyncSession, campaign_id: int) -> Campaign:
+    """The campaign, row-locked until commit on PostgreSQL (SQLite's IMMEDIATE locks it all)."""
+    found = await session.execute(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    )
+    campaign = found.scalar_one_or_none()
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    return campaign
+
+
+async def _move(
+    session: AsyncSession,
+    campaign_id: int,
+    action: Action,
+    now: datetime,
+    target: Callable[[Campaign], CampaignStatus],
+    reason: str | None = None,
+) -> Campaign:
+    ensure_writing(session)
+    campaign = await _locked(session, campaign_id)
+    current = CampaignStatus(campaign.status)
+    if current not in ALLOWED[action]:
+        raise IllegalTransition(
+            f"campaign {campaign_id} is {current}: cannot {action} it",
+            details={"status": current.value, "action": action.value},
+        )
+    new = target(campaign)
+    campaign.status = new
+    campaign.status_reason = reason
+    campaign.updated_at = now
+    if new is S.RUNNING and campaign.started_at is None:
+        campaign.started_at = now
+    if new in FINAL:
+        campaign.finished_at = now
+    await session.flush()
+    return campaign
