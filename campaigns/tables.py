@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -103,8 +104,9 @@ class Contact(Base):
     __tablename__ = "contact"
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone"),
-        Index("ix_contact_due", "campaign_id", "status", "next_attempt_at"),
-        Index("ix_contact_campaign_outcome", "campaign_id", "outcome"),
+        # the pacer: due contacts of a campaign in the time zones whose window is open
+        Index("ix_contact_due", "campaign_id", "status", "timezone", "next_attempt_at"),
+        Index("ix_contact_campaign_outcome_id", "campaign_id", "outcome", "id"),
         # a campaign's contacts of one status, a page at a time in id order (campaigns.contacts)
         Index("ix_contact_campaign_status_id", "campaign_id", "status", "id"),
     )
@@ -170,6 +172,15 @@ class Event(Base):
     """The webhook inbox: every authenticated body, stored before it is acted on."""
 
     __tablename__ = "event"
+    __table_args__ = (
+        # the sweeper's retry of events that failed to apply: a handful among millions
+        Index(
+            "ix_event_apply_error",
+            "id",
+            sqlite_where=text("apply_error IS NOT NULL"),
+            postgresql_where=text("apply_error IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime]

@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 Revises:
+Create Date: 2026-11-27 04:07:36.344957
 """
 
 from __future__ import annotations
@@ -109,13 +110,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_contact_campaign_outcome", ["campaign_id", "outcome"], unique=False
+            "ix_contact_campaign_outcome_id", ["campaign_id", "outcome", "id"], unique=False
         )
         batch_op.create_index(
             "ix_contact_campaign_status_id", ["campaign_id", "status", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_contact_due", ["campaign_id", "status", "next_attempt_at"], unique=False
+            "ix_contact_due", ["campaign_id", "status", "timezone", "next_attempt_at"], unique=False
         )
 
     op.create_table(
@@ -247,12 +248,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedup_key", name=op.f("uq_event_dedup_key")),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_event_apply_error",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("apply_error IS NOT NULL"),
+            postgresql_where=sa.text("apply_error IS NOT NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_event_attempt_id"), ["attempt_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_attempt_id"))
+        batch_op.drop_index(
+            "ix_event_apply_error",
+            sqlite_where=sa.text("apply_error IS NOT NULL"),
+            postgresql_where=sa.text("apply_error IS NOT NULL"),
+        )
 
     op.drop_table("event")
     with op.batch_alter_table("callback", schema=None) as batch_op:
@@ -269,7 +282,7 @@ def downgrade() -> None:
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index("ix_contact_due")
         batch_op.drop_index("ix_contact_campaign_status_id")
-        batch_op.drop_index("ix_contact_campaign_outcome")
+        batch_op.drop_index("ix_contact_campaign_outcome_id")
 
     op.drop_table("contact")
     op.drop_table("dnc")
