@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dialer.numbers import InvalidNumber, normalize, normalize_series
+from dialer.number_columns import normalize_series
+from dialer.numbers import InvalidNumber, normalize
 
 ACCEPTED = [
     # DESIGN §8 and the brief
