@@ -100,7 +100,7 @@ def _is_missing(raw: object) -> bool:
     if isinstance(raw, float):
         return math.isnan(raw)
     return type(raw).__name__ in {"NAType", "NaTType"} or (
-        type(raw).__module__ == "numpy" and raw != raw
+        type(raw).__module__ == "numpy" and raw != raw  # only NaN differs from itself
     )
 
 
