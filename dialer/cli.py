@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from dialer.campaign_cli import app as campaign
 from dialer.settings import Settings
 from dialer.simulator.command import simulate  # typer + pydantic only: --help stays fast
+from dialer.up import command as up
 
 app = typer.Typer(
     help="Outbound informing-call dialer on MTT's sb-api.",
@@ -23,6 +25,16 @@ def _settings() -> Settings:
 
 
 app.command(name="simulate")(simulate)
+app.command(name="up")(up)
+app.add_typer(campaign, name="campaign")
+
+
+def _logging() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -35,15 +47,10 @@ def api() -> None:
 @app.command()
 def worker() -> None:
     """Run one arq worker: pacing, dialing, redial scheduling, sweeping, CRM callbacks."""
-    typer.echo("the worker arrives with the call-path issue", err=True)
-    raise typer.Exit(2)
+    from workers.runner import run
 
-
-@app.command()
-def up() -> None:
-    """Run everything on one machine: Redis, SQLite, API, a worker (+ simulator without MTT)."""
-    typer.echo("`dialer up` arrives with its own issue", err=True)
-    raise typer.Exit(2)
+    _logging()
+    run(_settings())
 
 
 db = typer.Typer(help="The database schema.", no_args_is_help=True)

@@ -76,7 +76,10 @@ class RedisServer:
             "--loglevel", "warning",
             "--logfile", str((self.data_dir / "redis.log").resolve()),
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)  # noqa: S603
+        # its own session: a terminal's Ctrl-C reaches the parent, which stops Redis last
+        self._process = subprocess.Popen(  # noqa: S603
+            args, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
         try:

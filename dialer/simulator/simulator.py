@@ -57,7 +57,10 @@ class Simulator:
         self.state = SimState(options)
         self.tasks = TaskSet()
         self._faults = seeded(options.seed, "faults")
-        first = 0x00035C7D_00000000 + (seeded(options.seed, "call-id").getrandbits(24) << 8)
+        # the start second in the middle bits: a restarted simulator (a resumed `dialer up`)
+        # never hands out a CallID of an earlier run, which reconciliation would confuse
+        started = int(time.time()) & 0xFFFFFF
+        first = (0x0003 << 48) | (started << 24) | seeded(options.seed, "call-id").getrandbits(16)
         self._call_ids = itertools.count(first)
         self._token = settings.webhook_token.get_secret_value()
         self._client: httpx.AsyncClient | None = None
