@@ -11,11 +11,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+RELEASE_TIMEOUT = 2.0
+"""Seconds a batch of releases may take; a lease left behind expires by itself."""
 
 CPS_SAFETY = 0.97
 """Fraction of the limit actually used: slots granted 1/rate apart still reach MTT with a few ms
@@ -128,6 +134,27 @@ class ConcurrencyLimiter:
             for scope in scopes:
                 pipe.zrem(scope.key, member)
             await pipe.execute()
+
+    async def release_calls(self, calls: Iterable[tuple[int, int]]) -> None:
+        """Free the leases of finished calls, (attempt id, campaign id) pairs, in one round trip.
+
+        Never raises: the caller has already committed the call's end, and a lease that Redis
+        did not drop expires by itself."""
+        calls = list(calls)
+        by_key: dict[str, list[str]] = {}
+        for attempt_id, campaign_id in calls:
+            for scope in (self.global_scope(0), self.campaign_scope(campaign_id, 0)):
+                by_key.setdefault(scope.key, []).append(str(attempt_id))
+        if not by_key:
+            return
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, members in by_key.items():
+                        pipe.zrem(key, *members)
+                    await pipe.execute()
+        except Exception as error:
+            log.warning("releasing the leases of %d calls failed: %r", len(calls), error)
 
     async def free(self, scope: Scope) -> int:
         """Leases still available in a scope (expired ones do not count)."""

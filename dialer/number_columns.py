@@ -267,6 +267,8 @@ def normalize_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(pairs[0], index=values.index, dtype=_PYTHON_RESULT),
             pd.Series(pairs[1], index=values.index, dtype=_PYTHON_RESULT),
         )
+    if isinstance(cells, pa.ChunkedArray):  # read_csv(engine="pyarrow") chunks big columns
+        cells = cells.combine_chunks()
     numbers, reasons = _normalize_arrow(cells)
     return (
         pd.Series(numbers, index=values.index, dtype=_ARROW_RESULT),

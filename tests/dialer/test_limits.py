@@ -80,3 +80,18 @@ async def test_concurrent_acquirers_never_oversubscribe(redis_client: Redis) -> 
     results = await asyncio.gather(*(limiter.acquire(str(i), [scope]) for i in range(50)))
     assert sum(results) == 7
     assert len(await limiter.holders(scope)) == 7
+
+
+async def test_release_calls_frees_global_and_campaign_leases_at_once(
+    redis_client: Redis,
+) -> None:
+    limiter = ConcurrencyLimiter(redis_client, lease_seconds=60)
+    glob = ConcurrencyLimiter.global_scope(5)
+    one, two = ConcurrencyLimiter.campaign_scope(1, 5), ConcurrencyLimiter.campaign_scope(2, 5)
+    for member, scope in (("10", one), ("11", one), ("20", two)):
+        assert await limiter.acquire(member, [glob, scope])
+    await limiter.release_calls([(10, 1), (20, 2)])
+    assert await limiter.holders(glob) == ["11"]
+    assert await limiter.holders(one) == ["11"]
+    assert await limiter.holders(two) == []
+    await limiter.release_calls([])  # nothing to do is no error

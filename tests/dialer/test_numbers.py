@@ -229,3 +229,13 @@ def test_series_speed_on_a_million_rows() -> None:
     assert numbers.notna().sum() == 750_000
     assert reasons.eq("not a number").sum() == 250_000
     assert elapsed < 2.0, f"{elapsed:.2f} CPU s for 1,000,000 rows"
+
+
+def test_a_column_in_several_arrow_chunks_is_normalised_whole() -> None:
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    chunked = pa.chunked_array([["8 (910) 123-45-67", "bad"], ["+7 910 1234567"]])
+    values = pd.Series(pd.arrays.ArrowExtensionArray(chunked))
+    numbers, reasons = normalize_series(values)
+    assert numbers.tolist() == ["79101234567", pd.NA, "79101234567"]
+    assert reasons.tolist() == [pd.NA, "not a number", pd.NA]
