@@ -235,7 +235,7 @@ def test_a_column_in_several_arrow_chunks_is_normalised_whole() -> None:
     import pyarrow as pa  # type: ignore[import-untyped]
 
     chunked = pa.chunked_array([["8 (910) 123-45-67", "bad"], ["+7 910 1234567"]])
-    values = pd.Series(pd.arrays.ArrowExtensionArray(chunked))
+    values = pd.Series(pd.arrays.ArrowStringArray(chunked))  # as read_csv(engine="pyarrow")
     numbers, reasons = normalize_series(values)
     assert numbers.tolist() == ["79101234567", pd.NA, "79101234567"]
     assert reasons.tolist() == [pd.NA, "not a number", pd.NA]
