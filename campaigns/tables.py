@@ -106,7 +106,15 @@ class Contact(Base):
         UniqueConstraint("campaign_id", "phone"),
         # the pacer: due contacts of a campaign in the time zones whose window is open
         Index("ix_contact_due", "campaign_id", "status", "timezone", "next_attempt_at"),
-        Index("ix_contact_campaign_outcome_id", "campaign_id", "outcome", "id"),
+        # only finished contacts have an outcome: imports do not maintain this index
+        Index(
+            "ix_contact_campaign_outcome_id",
+            "campaign_id",
+            "outcome",
+            "id",
+            sqlite_where=text("outcome IS NOT NULL"),
+            postgresql_where=text("outcome IS NOT NULL"),
+        ),
         # a campaign's contacts of one status, a page at a time in id order (campaigns.contacts)
         Index("ix_contact_campaign_status_id", "campaign_id", "status", "id"),
     )
@@ -142,6 +150,7 @@ class Attempt(Base):
     __table_args__ = (
         Index("ix_attempt_state_claimed", "state", "claimed_at"),
         Index("ix_attempt_number_finished", "number", "finished_at"),
+        Index("ix_attempt_campaign_id", "campaign_id", "id"),  # the attempts export
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:07:36.344957
+Create Date: 2026-11-27 04:34:43.159692
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_contact_campaign_outcome_id", ["campaign_id", "outcome", "id"], unique=False
+            "ix_contact_campaign_outcome_id",
+            ["campaign_id", "outcome", "id"],
+            unique=False,
+            sqlite_where=sa.text("outcome IS NOT NULL"),
+            postgresql_where=sa.text("outcome IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_contact_campaign_status_id", ["campaign_id", "status", "id"], unique=False
@@ -165,6 +169,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("attempt", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_attempt_call_id"), ["call_id"], unique=False)
+        batch_op.create_index("ix_attempt_campaign_id", ["campaign_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_attempt_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index("ix_attempt_number_finished", ["number", "finished_at"], unique=False)
         batch_op.create_index("ix_attempt_state_claimed", ["state", "claimed_at"], unique=False)
@@ -276,13 +281,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_attempt_state_claimed")
         batch_op.drop_index("ix_attempt_number_finished")
         batch_op.drop_index(batch_op.f("ix_attempt_contact_id"))
+        batch_op.drop_index("ix_attempt_campaign_id")
         batch_op.drop_index(batch_op.f("ix_attempt_call_id"))
 
     op.drop_table("attempt")
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index("ix_contact_due")
         batch_op.drop_index("ix_contact_campaign_status_id")
-        batch_op.drop_index("ix_contact_campaign_outcome_id")
+        batch_op.drop_index(
+            "ix_contact_campaign_outcome_id",
+            sqlite_where=sa.text("outcome IS NOT NULL"),
+            postgresql_where=sa.text("outcome IS NOT NULL"),
+        )
 
     op.drop_table("contact")
     op.drop_table("dnc")
