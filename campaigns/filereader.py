@@ -1,0 +1,284 @@
+"""Turning an uploaded contacts file (CSV or XLSX), or a JSON contacts list, into a frame of
+text cells, the one input of the row checks.
+
+Encoding and delimiter are guessed from a sample so marketers can upload what Excel saved:
+UTF-8 with or without BOM, else Windows-1251; `,`, `;` or tab. Every cell comes back as text
+(a phone number must never become a float) with "" for empty, and the frame's index is the
+file's row number as a spreadsheet shows it (the header is row 1), so errors can point at it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from campaigns.errors import CampaignError
+
+SAMPLE_BYTES: Final = 64 * 1024
+DELIMITERS: Final = ",;\t"
+_DELIMITER_NAMES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+_ZIP_MAGIC: Final = b"PK\x03\x04"
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0"
+_XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
+PHONE_NAMES: Final = ("phone", "b_number", "number", "телефон", "номер")
+TEXT_NAMES: Final = ("text", "messtext")
+VOICE_COLUMNS: Final = {"voice_name": "voice_name", "emotion": "emotion", "speed_speech": "speed"}
+"""Per-row voice columns and the `Voice` fields they override."""
+TIMEZONE: Final = "timezone"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int = 100 * 1024 * 1024
+    max_rows: int = 2_000_000
+
+
+class ImportRefused(CampaignError):
+    """The whole import is refused and nothing stored; `reason` says why in one word."""
+
+    code = "import_refused"
+    status = 422
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, details={"reason": reason})
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    frame: pd.DataFrame
+    """Text cells, "" when empty; index = row number in the file (header = 1)."""
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def read_file(
+    source: bytes | Path,
+    *,
+    filename: str | None = None,
+    delimiter: str | None = None,
+    limits: Limits | None = None,
+) -> Sheet:
+    limits = limits or Limits()
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    if size > limits.max_bytes:
+        raise ImportRefused(
+            "file_too_large", f"file is {size} bytes; the limit is {limits.max_bytes} bytes"
+        )
+    name = (filename or (source.name if isinstance(source, Path) else "")).lower()
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    if not data.strip():
+        raise ImportRefused("empty_file", "file is empty")
+    if data.startswith(_ZIP_MAGIC) or name.endswith(_XLSX_SUFFIXES):
+        return _read_xlsx(data, limits.max_rows)
+    if data.startswith(_OLE_MAGIC):
+        raise ImportRefused(
+            "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
+        )
+    return _read_csv(data, delimiter, limits.max_rows)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """BOM means UTF-8; a sample that decodes as UTF-8 is UTF-8; anything else is Windows-1251."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8"
+
+
+def detect_delimiter(text: str) -> str:
+    """csv.Sniffer on whole lines of the sample; the header's most frequent candidate otherwise."""
+    lines = text.splitlines()[:50]
+    if len(lines) > 1 and len(text) >= SAMPLE_BYTES // 2:
+        lines = lines[:-1]  # the sample may have cut the last line in half
+    sample = "\n".join(lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = lines[0] if lines else ""
+        counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
+        best = max(counts, key=lambda candidate: counts[candidate])
+        return best if counts[best] else ","
+
+
+def _read_csv(data: bytes, delimiter: str | None, max_rows: int) -> Sheet:
+    head = data[:SAMPLE_BYTES]
+    encoding = detect_encoding(head)
+    sample = head.decode(encoding, errors="ignore")
+    delimiter = _DELIMITER_NAMES.get((delimiter or "").lower(), delimiter)
+    if delimiter is None:
+        delimiter = detect_delimiter(sample)
+    elif len(delimiter) != 1:
+        raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
+    # pandas would rename a repeated header ("a.1"); read it ourselves to refuse repeats
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    frame = _parse_csv(data, encoding, delimiter, max_rows)
+    if frame is None and encoding == "utf-8":
+        encoding = "cp1251"  # the sample was valid UTF-8 but a later part is not
+        frame = _parse_csv(data, encoding, delimiter, max_rows)
+    if frame is None:
+        raise ImportRefused("unreadable", "file is neither UTF-8 nor Windows-1251 text")
+    if len(header) != len(frame.columns):
+        header = [str(column) for column in frame.columns]
+    frame.columns = pd.Index(header)
+    return Sheet(_tidy(frame, max_rows), "csv", encoding, delimiter)
+
+
+def _parse_csv(data: bytes, encoding: str, delimiter: str, max_rows: int) -> pd.DataFrame | None:
+    """pyarrow's parser when row numbers cannot shift (it skips blank lines), else pandas' C one."""
+    if not _has_blank_lines(data):
+        try:
+            return pd.read_csv(
+                io.BytesIO(data),
+                engine="pyarrow",
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+            )
+        except (pd.errors.ParserError, ValueError):
+            pass  # short rows or undecodable bytes: the C parser fills them or says why
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a long first row
+            return pd.read_csv(
+                io.BytesIO(data),
+                engine="c",
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+                index_col=False,
+                skip_blank_lines=False,
+                nrows=max_rows + 1,
+            )
+    except UnicodeDecodeError:
+        return None
+    except pd.errors.EmptyDataError:
+        raise ImportRefused("empty_file", "file has no header row") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as error:
+        raise ImportRefused("unreadable", f"cannot parse the CSV: {error}") from None
+
+
+def _has_blank_lines(data: bytes) -> bool:
+    body = data.rstrip()
+    return b"\n\n" in body or b"\n\r\n" in body
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> Sheet:
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many unrelated types for a broken file
+        raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [cell_text(value) for value in next(rows, ())]
+        width = len(header)
+        table: list[list[str]] = []
+        for row in rows:
+            if len(table) > max_rows:
+                break
+            cells = [cell_text(value) for value in row[:width]]
+            table.append(cells + [""] * (width - len(cells)))
+    finally:
+        book.close()
+    if not header:
+        raise ImportRefused("empty_file", "the first sheet has no header row")
+    frame = pd.DataFrame(table, columns=pd.Index(range(width)), dtype=str)
+    frame.columns = pd.Index(header)
+    return Sheet(_tidy(frame, max_rows), "xlsx")
+
+
+def cell_text(value: object) -> str:
+    """A cell as people read it: Excel keeps phone numbers as floats, shown without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _tidy(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    """Named unique columns, blank rows and blank unnamed columns dropped, index = row number."""
+    if len(frame) > max_rows:
+        raise ImportRefused("too_many_rows", f"file has more than {max_rows} rows")
+    frame = frame.fillna("")
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    names = [str(name).strip() for name in frame.columns]
+    keep = [
+        position
+        for position, name in enumerate(names)
+        if name or frame.iloc[:, position].str.strip().ne("").any()
+    ]
+    frame = frame.iloc[:, keep]
+    names = [names[position] or f"column {position + 1}" for position in keep]
+    seen: set[str] = set()
+    for name in names:
+        if name.casefold() in seen:
+            raise ImportRefused("duplicate_column", f"column {name!r} appears more than once")
+        seen.add(name.casefold())
+    frame.columns = pd.Index(names)
+    blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, frame.index)
+    return frame.loc[~blank]
+
+
+_CONTACT_FIELDS: Final = ("phone", "vars", "text", "messText", "voice", "timezone", *VOICE_COLUMNS)
+
+
+def contacts_frame(contacts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A JSON contacts list as the text frame a file gives; the line is the 1-based position."""
+    reserved = {"phone", TIMEZONE, *TEXT_NAMES, *VOICE_COLUMNS}
+    rows: list[dict[str, str]] = []
+    names: dict[str, None] = {"phone": None}
+    for position, contact in enumerate(contacts, start=1):
+        unknown = set(contact) - set(_CONTACT_FIELDS)
+        if unknown:
+            raise ImportRefused(
+                "bad_contacts", f"contact {position}: unknown field(s) {', '.join(sorted(unknown))}"
+            )
+        variables = contact.get("vars") or {}
+        voice = contact.get("voice") or {}
+        if not isinstance(variables, Mapping) or not isinstance(voice, Mapping):
+            raise ImportRefused("bad_contacts", f"contact {position}: vars and voice are objects")
+        extra = set(voice) - set(VOICE_COLUMNS.values())
+        if extra:
+            raise ImportRefused(
+                "bad_contacts",
+                f"contact {position}: voice field(s) {', '.join(sorted(extra))} cannot be set "
+                f"per contact; these can: {', '.join(VOICE_COLUMNS.values())}",
+            )
+        clash = [str(name) for name in variables if str(name).casefold() in reserved]
+        if clash:
+            raise ImportRefused(
+                "bad_contacts",
+                f"contact {position}: variable(s) {', '.join(clash)} clash with "
+                "contact fields of the same name",
+            )
+        row = {str(k): cell_text(v) for k, v in variables.items()}
+        row["phone"] = cell_text(contact.get("phone"))
+        row["text"] = cell_text(contact.get("text", contact.get("messText")))
+        row[TIMEZONE] = cell_text(contact.get(TIMEZONE))
+        for column, name in VOICE_COLUMNS.items():
+            row[column] = cell_text(contact.get(column, voice.get(name)))
+        names.update(dict.fromkeys(row))
+        rows.append(row)
+    frame = pd.DataFrame.from_records(rows, columns=list(names)).fillna("").astype(str)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
