@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from campaigns.tables import Campaign, Contact
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from campaigns.db import write_transaction
+from campaigns.tables import Attempt, Campaign, Contact
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 """A Wednesday, 12:00 in Moscow: inside the default calling window."""
@@ -47,3 +50,42 @@ def make_contact(**fields: Any) -> Contact:
     }
     values.update(fields)
     return Contact(**values)
+
+
+def make_attempt(**fields: Any) -> Attempt:
+    """An attempt MTT accepted (so its events are awaited); give contact_id and campaign_id."""
+    values: dict[str, Any] = {
+        "number": "79101234567",
+        "state": "accepted",
+        "call_id": None,
+        "claimed_at": T0,
+        "sent_at": T0,
+        "responded_at": T0,
+        "dtmf": "",
+        "transfer_seconds": 0,
+    }
+    values.update(fields)
+    return Attempt(**values)
+
+
+async def insert_call(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    campaign: dict[str, Any] | None = None,
+    contact: dict[str, Any] | None = None,
+    **attempt: Any,
+) -> Attempt:
+    """A campaign, one contact dialing and its attempt, stored; the attempt (ids filled)."""
+    async with write_transaction(sessions) as session:
+        row = make_campaign(**(campaign or {}))
+        session.add(row)
+        await session.flush()
+        person = make_contact(campaign_id=row.id, **(contact or {}))
+        session.add(person)
+        await session.flush()
+        call = make_attempt(
+            contact_id=person.id, campaign_id=row.id, number=person.phone, **attempt
+        )
+        session.add(call)
+        await session.flush()
+        return call

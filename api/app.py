@@ -1,0 +1,53 @@
+"""The API process's app factory (DESIGN §2): `create_app(settings)`, served by `dialer api`.
+
+Routers are included here and nowhere else; errors map to responses in `api.errors`;
+everything a request needs is built once by the lifespan (`api.resources`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
+
+from api import calls, campaigns, dnc, health, webhooks
+from api.errors import install_error_handlers
+from api.limits import BodyLimit
+from api.metrics import ServiceMetrics
+from api.resources import open_resources
+from dialer.settings import Settings
+
+__all__ = ["create_app", "uvicorn_log_config"]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            try:
+                yield
+            finally:
+                del app.state.resources
+
+    app = FastAPI(title="dialer", lifespan=lifespan)
+    app.state.metrics = ServiceMetrics()
+    install_error_handlers(app)
+    app.include_router(webhooks.router)
+    for router in (campaigns.router, calls.router, dnc.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    return app
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging with the webhook token masked; pass as `log_config` to uvicorn."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["mask_webhook_token"] = {"()": webhooks.MaskWebhookToken}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("mask_webhook_token")
+    return config

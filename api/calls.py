@@ -1,0 +1,82 @@
+"""`/v1/calls`: one informing call now, for a CRM (DESIGN §9).
+
+`Idempotency-Key` makes retries safe: the same key answers the call it made the first time
+(200, `Idempotent-Replayed: true`) and places no second one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from api.auth import require_api_key
+from api.resources import ResourcesDep
+from api.schemas import CallId, CallOut, errors
+from campaigns import callbacks
+from campaigns.calls import CallSpec, create_call, get_call
+from campaigns.db import write_transaction
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1/calls",
+    tags=["calls"],
+    dependencies=[Depends(require_api_key)],
+    responses=errors(400, 401),
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="the same key answers the same call again; at most 200 characters",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CallOut,
+    responses={
+        200: {"model": CallOut, "description": "the call this Idempotency-Key made before"},
+        **errors(409, 413, 422),
+    },
+    summary="Place one informing call (a one-contact campaign started at once)",
+)
+async def place_call(
+    spec: CallSpec,
+    resources: ResourcesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CallOut:
+    async with write_transaction(resources.sessions) as session:
+        made = await create_call(
+            session,
+            spec,
+            key=idempotency_key,
+            now=datetime.now(UTC),
+            default_a_number=resources.settings.a_number,
+        )
+    await callbacks.enqueue(resources.arq, made.callbacks)
+    if not made.created:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/calls/{made.campaign.id}"
+    async with resources.sessions() as session:
+        view = await get_call(session, made.campaign.id)
+    return CallOut.of(view.campaign, view.contact, view.attempts)
+
+
+@router.get(
+    "/{call_id}",
+    response_model=CallOut,
+    responses=errors(404, 422),
+    summary="The call's state, outcome and attempts",
+)
+async def read_call(call_id: CallId, resources: ResourcesDep) -> CallOut:
+    async with resources.sessions() as session:
+        view = await get_call(session, call_id)
+    return CallOut.of(view.campaign, view.contact, view.attempts)

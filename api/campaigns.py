@@ -1,0 +1,304 @@
+"""`/v1/campaigns`: create, list, read, edit, fill with contacts, run and export (DESIGN §9).
+
+Routers only translate HTTP to the campaign layer and back: every rule (legal transitions,
+editable states, import checks) lives in `campaigns`, every error becomes a response in
+`api.errors`. Single calls are campaigns of kind `call` and live under `/v1/calls` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import require_api_key
+from api.resources import Resources, ResourcesDep
+from api.schemas import (
+    CampaignCreated,
+    CampaignId,
+    CampaignOut,
+    CampaignPage,
+    ContactOut,
+    ContactPage,
+    ImportReportOut,
+    errors,
+)
+from api.uploads import UPLOAD_BODY, receive_contacts
+from campaigns import contacts, exporter, importer, store
+from campaigns.db import write_transaction
+from campaigns.errors import Conflict, IllegalTransition, NotFound
+from campaigns.filereader import Limits
+from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
+from campaigns.spec import CampaignPatch, CampaignSpec, check_a_number, settings_of
+from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.stats import campaign_stats
+from campaigns.tables import Campaign, Contact
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1/campaigns",
+    tags=["campaigns"],
+    dependencies=[Depends(require_api_key)],
+    responses=errors(400, 401),
+)
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def limits_of(resources: Resources) -> Limits:
+    settings = resources.settings
+    return Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_import_rows)
+
+
+async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
+    """A campaign of kind campaign: a single call's id is not found here."""
+    campaign = await store.get(session, campaign_id)
+    if campaign.kind != CampaignKind.CAMPAIGN:
+        raise NotFound(f"campaign {campaign_id} does not exist (it is a call: /v1/calls)")
+    return campaign
+
+
+async def _out(session: AsyncSession, campaign: Campaign) -> CampaignOut:
+    return CampaignOut.of(campaign, await campaign_stats(session, campaign.id))
+
+
+async def _read(resources: Resources, campaign_id: int) -> CampaignOut:
+    async with resources.sessions() as session:
+        return await _out(session, await _campaign(session, campaign_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CampaignCreated,
+    responses=errors(413, 422),
+    summary="Create a draft campaign, optionally with inline contacts",
+)
+async def create_campaign(
+    spec: CampaignSpec, resources: ResourcesDep, response: Response
+) -> CampaignCreated:
+    check_a_number(spec, resources.settings.a_number)
+    async with write_transaction(resources.sessions) as session:
+        campaign = await store.create(session, spec, now=_now())
+    report = None
+    if spec.contacts is not None:
+        try:
+            report = await importer.import_contacts(
+                resources.sessions, campaign.id, spec.contact_rows(), limits=limits_of(resources)
+            )
+        except BaseException:  # a refused import leaves no campaign behind
+            async with write_transaction(resources.sessions) as session:
+                await session.execute(delete(Campaign).where(Campaign.id == campaign.id))
+            raise
+    response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
+    async with resources.sessions() as session:
+        out = await _out(session, await _campaign(session, campaign.id))
+    return CampaignCreated(
+        **out.model_dump(), import_report=None if report is None else ImportReportOut.of(report)
+    )
+
+
+@router.get(
+    "", response_model=CampaignPage, responses=errors(422), summary="Campaigns, newest first"
+)
+async def list_campaigns(
+    resources: ResourcesDep,
+    status: CampaignStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> CampaignPage:
+    async with resources.sessions() as session:
+        page = await store.list_campaigns(session, status=status, cursor=cursor, limit=limit)
+    items = [CampaignOut.of(summary.campaign, summary.stats) for summary in page.items]
+    return CampaignPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    responses=errors(404, 422),
+    summary="Settings, status and live statistics",
+)
+async def get_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    return await _read(resources, campaign_id)
+
+
+@router.patch(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    responses=errors(404, 409, 413, 422),
+    summary="Edit settings (draft or paused only); JSON merge patch",
+)
+async def patch_campaign(
+    campaign_id: CampaignId, changes: CampaignPatch, resources: ResourcesDep
+) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        await _campaign(session, campaign_id)
+        campaign = await store.patch(session, campaign_id, changes, now=_now())
+        check_a_number(settings_of(campaign), resources.settings.a_number)
+        return await _out(session, campaign)
+
+
+@router.post(
+    "/{campaign_id}/contacts",
+    response_model=ImportReportOut,
+    responses=errors(400, 404, 409, 413, 415, 422),
+    openapi_extra=UPLOAD_BODY,
+    summary="Add contacts: a CSV/XLSX file (multipart) or a JSON list; the import report",
+)
+async def add_contacts(
+    campaign_id: CampaignId, request: Request, resources: ResourcesDep
+) -> ImportReportOut:
+    async with resources.sessions() as session:
+        campaign = await _campaign(session, campaign_id)
+    if campaign.status in store.FINAL:
+        raise IllegalTransition(
+            f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
+            details={"status": campaign.status},
+        )
+    report = await receive_contacts(request, resources.sessions, campaign_id, limits_of(resources))
+    return ImportReportOut.of(report)
+
+
+async def _has_contacts(session: AsyncSession, campaign_id: int) -> bool:
+    first = select(Contact.id).where(Contact.campaign_id == campaign_id).limit(1)
+    return await session.scalar(first) is not None
+
+
+_LIFECYCLE = errors(404, 409, 422)
+
+
+@router.post(
+    "/{campaign_id}/start",
+    response_model=CampaignOut,
+    responses=_LIFECYCLE,
+    summary="Start a draft (scheduled when schedule.start_at is ahead)",
+)
+async def start_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        campaign = await _campaign(session, campaign_id)
+        if campaign.status == CampaignStatus.DRAFT and not await _has_contacts(
+            session, campaign_id
+        ):
+            raise Conflict(f"campaign {campaign_id} has no contacts: add some before starting")
+        check_a_number(settings_of(campaign), resources.settings.a_number)
+        return await _out(session, await store.start(session, campaign_id, now=_now()))
+
+
+@router.post(
+    "/{campaign_id}/pause",
+    response_model=CampaignOut,
+    responses=_LIFECYCLE,
+    summary="Stop dialing new contacts; calls in progress finish",
+)
+async def pause_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        await _campaign(session, campaign_id)
+        campaign = await store.pause(session, campaign_id, now=_now(), reason="paused by API")
+        return await _out(session, campaign)
+
+
+@router.post(
+    "/{campaign_id}/resume",
+    response_model=CampaignOut,
+    responses=_LIFECYCLE,
+    summary="Resume a paused campaign",
+)
+async def resume_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        await _campaign(session, campaign_id)
+        return await _out(session, await store.resume(session, campaign_id, now=_now()))
+
+
+@router.post(
+    "/{campaign_id}/cancel",
+    response_model=CampaignOut,
+    responses=_LIFECYCLE,
+    summary="End for good: contacts not being dialed end as cancelled",
+)
+async def cancel_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        await _campaign(session, campaign_id)
+        campaign = await store.cancel(session, campaign_id, now=_now(), reason="cancelled by API")
+        return await _out(session, campaign)
+
+
+@router.get(
+    "/{campaign_id}/contacts",
+    response_model=ContactPage,
+    responses=errors(404, 422),
+    summary="Contacts in id order, filtered by status and outcome",
+)
+async def list_contacts(
+    campaign_id: CampaignId,
+    resources: ResourcesDep,
+    status: ContactStatus | None = None,
+    outcome: Outcome | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ContactPage:
+    async with resources.sessions() as session:
+        await _campaign(session, campaign_id)
+        page = await contacts.list_contacts(
+            session,
+            campaign_id,
+            status=None if status is None else status.value,
+            outcome=None if outcome is None else outcome.value,
+            cursor=cursor,
+            limit=limit,
+        )
+    return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{campaign_id}/export",
+    responses={
+        200: {
+            "description": "the results file, streamed",
+            "content": {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()},
+        },
+        **errors(404, 422),
+    },
+    response_class=StreamingResponse,
+    summary="Results as CSV or XLSX: one row per contact, or per attempt",
+)
+async def export_campaign(
+    campaign_id: CampaignId,
+    resources: ResourcesDep,
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    level: Literal["contacts", "attempts"] = "contacts",
+    delimiter: Annotated[Literal[";", ","], Query(description="CSV only")] = ";",
+    lang: Annotated[Literal["en", "ru"], Query(description="of the cause texts")] = "en",
+) -> StreamingResponse:
+    async with resources.sessions() as session:
+        await _campaign(session, campaign_id)
+    export = exporter.export_contacts if level == "contacts" else exporter.export_attempts
+    chunks = export(resources.sessions, campaign_id, fmt=fmt, delimiter=delimiter, lang=lang)
+    first = await anext(chunks)  # errors surface here, before the answer starts
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    filename = f"campaign-{campaign_id}-{level}.{fmt}"
+    return StreamingResponse(
+        body(),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,89 @@
+"""`/v1/dnc`: the do-not-call list (DESIGN §7, §9): numbers never called by any campaign."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import require_api_key
+from api.resources import ResourcesDep
+from api.schemas import DncEntryOut, DncPage, errors
+from campaigns import dnc
+from campaigns.db import write_transaction
+from campaigns.errors import NotFound
+from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
+from campaigns.states import DncSource
+from campaigns.tables import Dnc
+
+__all__ = ["DncIn", "router"]
+
+router = APIRouter(
+    prefix="/v1/dnc",
+    tags=["do-not-call"],
+    dependencies=[Depends(require_api_key)],
+    responses=errors(400, 401),
+)
+
+Phone = Annotated[str, Query(min_length=1, max_length=64, description="any common notation")]
+
+
+class DncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone: str = Field(min_length=1, max_length=64, description="any common notation")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.get("", response_model=DncPage, responses=errors(422), summary="Listed numbers, by number")
+async def list_dnc(
+    resources: ResourcesDep,
+    phone: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="only this number's entry")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> DncPage:
+    async with resources.sessions() as session:
+        if phone is not None:
+            entry = await dnc.check(session, phone)
+            return DncPage(items=[] if entry is None else [DncEntryOut.of(entry)], next_cursor=None)
+        page = await dnc.list_entries(session, cursor=cursor, limit=limit)
+    return DncPage(items=[DncEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DncEntryOut,
+    responses={
+        200: {"model": DncEntryOut, "description": "the number was listed already"},
+        **errors(413, 422),
+    },
+    summary="Add a number (201; 200 with the existing entry when listed already)",
+)
+async def add_dnc(body: DncIn, resources: ResourcesDep, response: Response) -> DncEntryOut:
+    async with write_transaction(resources.sessions) as session:
+        added = await dnc.add(
+            session, body.phone, source=DncSource.API, now=datetime.now(UTC), reason=body.reason
+        )
+        entry = await session.get_one(Dnc, dnc.phone(body.phone))
+    if not added:
+        response.status_code = 200
+    return DncEntryOut.of(entry)
+
+
+@router.delete(
+    "",
+    status_code=204,
+    responses=errors(404, 422),
+    summary="Take a number off the list",
+)
+async def remove_dnc(phone: Phone, resources: ResourcesDep) -> Response:
+    async with write_transaction(resources.sessions) as session:
+        removed = await dnc.remove(session, phone)
+    if not removed:
+        raise NotFound(f"{phone} is not on the do-not-call list")
+    return Response(status_code=204)

@@ -1,0 +1,87 @@
+"""What the API process builds once at startup and closes at shutdown.
+
+Routers reach it through the `ResourcesDep` dependency; nothing in a request builds an engine,
+a Redis client or a pool of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from fastapi import Depends, FastAPI, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from campaigns.db import create_engine, session_factory
+from campaigns.inbox_writer import InboxWriter
+from dialer.limits import ConcurrencyLimiter
+from dialer.redial import RedialPolicy
+from dialer.settings import Settings
+
+__all__ = [
+    "Resources",
+    "ResourcesDep",
+    "app_resources",
+    "base_policy",
+    "open_resources",
+    "resources_of",
+]
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    limiter: ConcurrencyLimiter
+    arq: ArqRedis
+    policy: RedialPolicy
+    """The service-wide redial policy; campaigns add their overrides to it."""
+    inbox: InboxWriter
+
+
+def base_policy(settings: Settings) -> RedialPolicy:
+    policy = RedialPolicy(min_listen_seconds=settings.min_listen_seconds)
+    causes: dict[int | str, str] = dict(settings.cause_map.items())
+    return policy.with_causes(causes) if causes else policy
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Build everything in order; close it in reverse, also when building fails halfway."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database)
+        stack.push_async_callback(engine.dispose)
+        redis = Redis.from_url(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+        arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        stack.push_async_callback(arq.aclose)
+        sessions = session_factory(engine)
+        limiter = ConcurrencyLimiter(
+            redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
+        )
+        policy = base_policy(settings)
+        inbox = InboxWriter(sessions, base=policy, leases=limiter, jobs=arq)
+        await stack.enter_async_context(inbox.running())
+        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox)
+
+
+def app_resources(app: FastAPI) -> Resources:
+    resources = getattr(app.state, "resources", None)
+    if not isinstance(resources, Resources):
+        raise RuntimeError("the app's lifespan has not run: no resources")
+    return resources
+
+
+async def resources_of(request: Request) -> Resources:
+    """Async on purpose: FastAPI runs a plain function dependency in a worker thread."""
+    return app_resources(request.app)
+
+
+ResourcesDep = Annotated[Resources, Depends(resources_of)]

@@ -1,0 +1,104 @@
+"""`/webhooks/mtt/{token}`: MTT's events, on one URL in every format (DESIGN §10).
+
+The token in the path is the only secret MTT can send (no signature, no header), so a wrong one
+answers exactly what an unknown route answers and stores nothing; it is compared in constant
+time, and `MaskWebhookToken` keeps it out of the access log, which prints the path. Answers:
+200 once stored and applied (also for duplicates and events of unknown calls), 400 for a body
+that is stored but cannot be parsed, 413 past `MAX_BODY_BYTES`, 500 when applying failed (the
+event is stored; MTT may retry and the sweeper re-applies it).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import SecretStr
+from starlette.exceptions import HTTPException
+
+from api.errors import ApiError, error_response
+from api.resources import app_resources
+
+__all__ = ["MAX_BODY_BYTES", "MaskWebhookToken", "mask_token", "router", "token_matches"]
+
+MAX_BODY_BYTES = 64 * 1024
+_TOKEN_IN_PATH = re.compile(r"(/webhooks/mtt/)[^/?#\s\"]+")
+
+router = APIRouter()
+
+
+def token_matches(given: str, expected: SecretStr) -> bool:
+    """Constant-time comparison; an unset token matches nothing."""
+    secret = expected.get_secret_value()
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def mask_token(text: str) -> str:
+    return _TOKEN_IN_PATH.sub(r"\1***", text)
+
+
+class MaskWebhookToken(logging.Filter):
+    """Replaces the token in any logged webhook path or URL: uvicorn's access log passes the
+    path as an argument of the record, httpx's request log an `httpx.URL`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_token(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(arg) for arg in record.args)
+        return True
+
+
+def _masked(arg: object) -> object:
+    if isinstance(arg, int | float | bool) or arg is None:
+        return arg
+    text = str(arg)
+    return mask_token(text) if "/webhooks/mtt/" in text else arg
+
+
+async def mtt_events(request: Request) -> Response:
+    """GET too: MTT's older APIs deliver events as query parameters of a GET."""
+    resources = app_resources(request.app)
+    if not token_matches(request.path_params["token"], resources.settings.webhook_token):
+        raise HTTPException(404)
+    body = await _read_body(request, MAX_BODY_BYTES)
+    receipt = await resources.inbox.receive(
+        body, request.headers.get("content-type"), request.query_params
+    )
+    if receipt.parse_error is not None:
+        return error_response(400, "unparseable_event", receipt.parse_error)
+    if receipt.apply_error is not None:
+        return error_response(
+            500, "apply_failed", "the event is stored but applying it failed; it will be retried"
+        )
+    counts = {
+        "stored": receipt.stored,
+        "duplicates": receipt.duplicates,
+        "unmatched": receipt.unmatched,
+    }
+    return JSONResponse(counts)
+
+
+# A plain Starlette route: FastAPI's parameter and dependency machinery costs more per request
+# than storing the event does, and this route needs neither.
+router.add_route(
+    "/webhooks/mtt/{token}", mtt_events, methods=["POST", "GET"], include_in_schema=False
+)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = ApiError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,266 @@
+"""The dial side of the call's state machine (DESIGN §5.2): claimed → sending → an answer.
+
+Every step is a compare-and-set on the attempt's state, so two dial jobs for one attempt (a
+retried arq job, a second worker) send at most one request, and a step that lost the race
+changes nothing. The job calls these inside `write_transaction`, one step per transaction:
+
+    begin        claimed → sending, then the checks right before the call: the campaign still
+                 running, the number not on the do-not-call list, the daily answered cap
+    mark_sent    sending (sent_at unset) → sent_at set: the point of no return; the sweeper
+                 takes an attempt back only while sent_at is unset, by the same CAS
+    accepted / rejected / not_sent / unknown
+                 the answer of sb-api, or the lack of one
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.db import ensure_writing
+from campaigns.frequency import answered_today, next_day_opening
+from campaigns.requests import CallSetup, call_request
+from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome
+from campaigns.tables import Attempt, Campaign, Contact, Dnc
+from dialer.sbapi import CallRequest, Rejected, RejectReason
+
+__all__ = [
+    "NOT_SENT_RETRY",
+    "Call",
+    "Stopped",
+    "accepted",
+    "back_to_waiting",
+    "begin",
+    "mark_sent",
+    "not_sent",
+    "rejected",
+    "reschedule",
+    "unknown",
+]
+
+NOT_SENT_RETRY = timedelta(seconds=30)
+"""When a contact whose request certainly did not reach MTT is tried again."""
+_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Call:
+    """An attempt now `sending`, with the request to send."""
+
+    attempt_id: int
+    campaign_id: int
+    campaign_limit: int
+    request: CallRequest
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A check stopped the call before it was sent; the attempt is rejected."""
+
+    attempt_id: int
+    campaign_id: int
+    reason: str
+
+
+async def begin(
+    session: AsyncSession, attempt_id: int, *, now: datetime, cap: int, setup: CallSetup
+) -> Call | Stopped | None:
+    """Take the attempt (None if it is not `claimed`: someone else owns it) and check it."""
+    ensure_writing(session)
+    taken = await _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
+    if not taken:
+        return None
+    attempt = await session.get_one(Attempt, attempt_id)
+    contact = await session.get_one(Contact, attempt.contact_id)
+    campaign = await session.get_one(Campaign, attempt.campaign_id)
+
+    def stop(reason: str) -> Stopped:
+        attempt.state = AttemptState.REJECTED
+        attempt.error = reason
+        return Stopped(attempt_id, campaign.id, reason)
+
+    if campaign.status != CampaignStatus.RUNNING:
+        back_to_waiting(contact, campaign)
+        return stop(f"campaign {campaign.status}")
+    if contact.status != ContactStatus.DIALING:
+        return stop(f"contact {contact.status}")
+    if await session.get(Dnc, contact.phone) is not None:  # stored numbers are normalised
+        _finish(contact, Outcome.DNC)
+        return stop("do-not-call")
+    if cap > 0 and await answered_today(session, contact.phone, now) >= cap:
+        reschedule(contact, campaign, next_day_opening(campaign, contact.timezone, now))
+        return stop("frequency cap")
+    try:
+        request = call_request(str(attempt_id), contact, campaign, setup)
+    except ValueError as error:
+        _finish(contact, Outcome.FAILED)
+        return stop(_clip(f"request: {error}"))
+    return Call(attempt_id, campaign.id, campaign.max_concurrent, request)
+
+
+async def mark_sent(session: AsyncSession, attempt_id: int, now: datetime) -> bool:
+    """Record that the request is going out now; False if the sweeper took it back first."""
+    ensure_writing(session)
+    marked = await session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.state == AttemptState.SENDING,
+            Attempt.sent_at.is_(None),
+        )
+        .values(sent_at=now)
+        .returning(Attempt.id)
+    )
+    return marked.scalar_one_or_none() is not None
+
+
+async def accepted(session: AsyncSession, attempt_id: int, call_id: str, now: datetime) -> None:
+    """sending → accepted; an attempt an event already moved on only gets the CallID and the
+    response time it lacks."""
+    ensure_writing(session)
+    if await _move(
+        session,
+        attempt_id,
+        AttemptState.SENDING,
+        AttemptState.ACCEPTED,
+        call_id=call_id,
+        responded_at=now,
+    ):
+        return
+    await session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(
+            call_id=func.coalesce(Attempt.call_id, call_id),
+            responded_at=func.coalesce(Attempt.responded_at, now),
+        )
+    )
+
+
+async def rejected(
+    session: AsyncSession, attempt_id: int, answer: Rejected, now: datetime
+) -> str | None:
+    """sending → rejected, and what it means for the contact (and the campaign, for an
+    account error); the contact's new state as text, None if the attempt was not `sending`."""
+    ensure_writing(session)
+    error = _clip(answer.error)
+    if not await _move(
+        session,
+        attempt_id,
+        AttemptState.SENDING,
+        AttemptState.REJECTED,
+        error=error,
+        call_id=answer.call_id,
+        responded_at=now,
+    ):
+        return None
+    attempt = await session.get_one(Attempt, attempt_id)
+    contact = await session.get_one(Contact, attempt.contact_id)
+    campaign = await session.get_one(Campaign, attempt.campaign_id)
+    if answer.reason is RejectReason.INVALID_B_NUMBER:
+        _finish(contact, Outcome.INVALID_NUMBER)
+    elif answer.reason is RejectReason.ACCOUNT:
+        await _pause(session, campaign, f"sb-api refused the account: {error}", now)
+        back_to_waiting(contact, campaign)
+    else:
+        _finish(contact, Outcome.FAILED)
+    return contact.status if contact.outcome is None else contact.outcome
+
+
+async def not_sent(session: AsyncSession, attempt_id: int, error: str, now: datetime) -> bool:
+    """Nothing reached MTT: the attempt is rejected, the contact tried again soon and this
+    does not count as an attempt. False if the attempt was not `sending`."""
+    ensure_writing(session)
+    if not await _move(
+        session,
+        attempt_id,
+        AttemptState.SENDING,
+        AttemptState.REJECTED,
+        error=_clip(f"not sent: {error}"),
+    ):
+        return False
+    attempt = await session.get_one(Attempt, attempt_id)
+    contact = await session.get_one(Contact, attempt.contact_id)
+    campaign = await session.get_one(Campaign, attempt.campaign_id)
+    reschedule(contact, campaign, now + NOT_SENT_RETRY)
+    return True
+
+
+async def unknown(session: AsyncSession, attempt_id: int, error: str, now: datetime) -> bool:
+    """The request may have been processed: never sent again; webhooks or the sweeper decide."""
+    ensure_writing(session)
+    return await _move(
+        session,
+        attempt_id,
+        AttemptState.SENDING,
+        AttemptState.UNKNOWN,
+        error=_clip(error),
+        responded_at=now,
+    )
+
+
+async def _move(
+    session: AsyncSession, attempt_id: int, source: str, target: str, **values: Any
+) -> bool:
+    moved = await session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.state == source)
+        .values(state=target, **values)
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+    )
+    return moved.scalar_one_or_none() is not None
+
+
+async def _pause(session: AsyncSession, campaign: Campaign, reason: str, now: datetime) -> None:
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.RUNNING)
+        .values(status=CampaignStatus.PAUSED, status_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(campaign)
+
+
+def _finish(contact: Contact, outcome: Outcome) -> None:
+    contact.status = ContactStatus.DONE
+    contact.outcome = outcome
+    contact.next_attempt_at = None
+
+
+def back_to_waiting(contact: Contact, campaign: Campaign) -> None:
+    """The contact was not called: it waits again, unless its campaign is over."""
+    if contact.status != ContactStatus.DIALING:
+        return
+    if not _closed(contact, campaign):
+        contact.status = ContactStatus.PENDING
+        contact.next_attempt_at = None
+
+
+def reschedule(contact: Contact, campaign: Campaign, at: datetime | None) -> None:
+    if contact.status != ContactStatus.DIALING or _closed(contact, campaign):
+        return
+    if at is None:
+        _finish(contact, Outcome.EXPIRED)
+        return
+    contact.status = ContactStatus.SCHEDULED
+    contact.next_attempt_at = at
+
+
+def _closed(contact: Contact, campaign: Campaign) -> bool:
+    """Settles a contact of a cancelled or completed campaign as such; True if it did."""
+    if campaign.status == CampaignStatus.CANCELLED:
+        _finish(contact, Outcome.CANCELLED)
+        return True
+    if campaign.status == CampaignStatus.COMPLETED:
+        _finish(contact, Outcome.EXPIRED)
+        return True
+    return False
+
+
+def _clip(text: str) -> str:
+    return text[:_ERROR_CHARS]

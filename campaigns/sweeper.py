@@ -1,0 +1,231 @@
+"""The sweeper's database work (DESIGN §5.5): nothing stays claimed, sending or live forever,
+and campaigns end when their contacts do.
+
+Each step is one statement or a compare-and-set per row, so any number of worker processes may
+sweep at once: a row another sweeper (or a late event, or the dial job) moved first is skipped.
+Steps return the concurrency leases to release after the commit as (attempt id, campaign id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.db import ensure_writing
+from campaigns.dialing import reschedule
+from campaigns.outcomes import settle_lost, write_settlement
+from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome
+from campaigns.tables import Attempt, Campaign, Contact
+from dialer.redial import RedialPolicy
+
+__all__ = [
+    "ABANDONED",
+    "BATCH",
+    "LIVE",
+    "ORPHAN_HORIZON",
+    "Overdue",
+    "abandon_claims",
+    "close_orphans",
+    "complete_finished",
+    "expire_ended",
+    "lose",
+    "overdue",
+    "stale_sending",
+]
+
+BATCH = 500
+"""Rows one step handles per sweep; the next sweep takes the rest."""
+ABANDONED = "abandoned before sending"
+LIVE = (AttemptState.ACCEPTED, AttemptState.ORIGINATED, AttemptState.UNKNOWN)
+"""States of a call that may still be ringing: waiting for its final event."""
+ORPHAN_HORIZON = timedelta(days=1)
+"""How long after a campaign ends its contacts may still be settled by late calls."""
+_WAITING = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
+
+Lease = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A live call whose final event has not come in time."""
+
+    attempt_id: int
+    campaign_id: int
+    number: str
+    call_id: str | None
+    sent_at: datetime
+
+
+async def abandon_claims(session: AsyncSession, now: datetime, lease: float) -> list[Lease]:
+    """Claims never sent within the lease: rejected, their contacts due again at once. The dial
+    job's own compare-and-sets (claimed → sending, then marking it sent) make this safe while a
+    slow job is still around: whichever moves the attempt first wins."""
+    ensure_writing(session)
+    cutoff = now - timedelta(seconds=lease)
+    ids = select(Attempt.id).where(
+        or_(
+            Attempt.state == AttemptState.CLAIMED,
+            and_(Attempt.state == AttemptState.SENDING, Attempt.sent_at.is_(None)),
+        ),
+        Attempt.claimed_at < cutoff,
+    )
+    taken = await session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id.in_(ids.limit(BATCH).scalar_subquery()),
+            or_(
+                Attempt.state == AttemptState.CLAIMED,
+                and_(Attempt.state == AttemptState.SENDING, Attempt.sent_at.is_(None)),
+            ),
+        )
+        .values(state=AttemptState.REJECTED, error=ABANDONED)
+        .returning(Attempt.id, Attempt.contact_id, Attempt.campaign_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = taken.all()
+    for _, contact_id, campaign_id in rows:
+        contact = await session.get_one(Contact, contact_id)
+        campaign = await session.get_one(Campaign, campaign_id)
+        reschedule(contact, campaign, now)
+    return [(attempt_id, campaign_id) for attempt_id, _, campaign_id in rows]
+
+
+async def stale_sending(session: AsyncSession, now: datetime, lease: float) -> int:
+    """Requests sent longer ago than the lease with no answer recorded: the dial job is gone
+    and MTT may have placed the call, so they become unknown (never sent again)."""
+    ensure_writing(session)
+    cutoff = now - timedelta(seconds=lease)
+    moved = await session.execute(
+        update(Attempt)
+        .where(Attempt.state == AttemptState.SENDING, Attempt.sent_at < cutoff)
+        .values(state=AttemptState.UNKNOWN, error="no answer recorded after sending")
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(moved.all())
+
+
+async def overdue(session: AsyncSession, now: datetime, after: float) -> list[Overdue]:
+    """Live calls sent longer ago than the final-event timeout, oldest first."""
+    sent = func.coalesce(Attempt.sent_at, Attempt.claimed_at)
+    rows = await session.execute(
+        select(Attempt.id, Attempt.campaign_id, Attempt.number, Attempt.call_id, sent)
+        .where(Attempt.state.in_(LIVE), sent < now - timedelta(seconds=after))
+        .order_by(Attempt.id)
+        .limit(BATCH)
+    )
+    return [Overdue(*row) for row in rows.all()]
+
+
+async def lose(
+    session: AsyncSession, attempt_ids: Sequence[int], *, base: RedialPolicy, now: datetime
+) -> list[Lease]:
+    """No final event ever came: lost, and the contact settled as unanswered (redialed or
+    final) if it is still waiting on this call. A late `h` may replace that decision."""
+    ensure_writing(session)
+    if not attempt_ids:
+        return []
+    lost = await session.execute(
+        update(Attempt)
+        .where(Attempt.id.in_(list(attempt_ids)), Attempt.state.in_(LIVE))
+        .values(state=AttemptState.LOST)
+        .returning(Attempt.id, Attempt.contact_id, Attempt.campaign_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = lost.all()
+    for attempt_id, contact_id, campaign_id in rows:
+        contact = await session.get_one(Contact, contact_id)
+        if contact.status != ContactStatus.DIALING:
+            continue
+        campaign = await session.get_one(Campaign, campaign_id)
+        settlement = settle_lost(contact, campaign, base=base, now=now)
+        write_settlement(contact, settlement, now=now)
+        contact.first_call_at = contact.first_call_at or now
+        attempt = await session.get_one(Attempt, attempt_id)
+        attempt.category = settlement.category.value
+    return [(attempt_id, campaign_id) for attempt_id, _, campaign_id in rows]
+
+
+async def expire_ended(session: AsyncSession, now: datetime) -> list[int]:
+    """Campaigns past their end_at: waiting contacts expire, and the campaign completes once
+    none is being dialed; the ids completed."""
+    ensure_writing(session)
+    live = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+    ended = list(
+        (
+            await session.scalars(
+                select(Campaign.id).where(Campaign.status.in_(live), Campaign.end_at <= now)
+            )
+        ).all()
+    )
+    if not ended:
+        return []
+    await session.execute(
+        update(Contact)
+        .where(Contact.campaign_id.in_(ended), Contact.status.in_(_WAITING))
+        .values(status=ContactStatus.DONE, outcome=Outcome.EXPIRED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return await _complete(
+        session,
+        and_(Campaign.id.in_(ended), Campaign.status.in_(live)),
+        now,
+        reason="end_at passed",
+    )
+
+
+async def complete_finished(session: AsyncSession, now: datetime) -> list[int]:
+    """Running campaigns whose every contact is done; the ids completed. A campaign without any
+    contact keeps running: its contacts may still be on their way."""
+    ensure_writing(session)
+    has_contacts = exists().where(Contact.campaign_id == Campaign.id)
+    return await _complete(
+        session, and_(Campaign.status == CampaignStatus.RUNNING, has_contacts), now
+    )
+
+
+async def close_orphans(session: AsyncSession, now: datetime) -> int:
+    """Contacts a late call left waiting in a campaign that has meanwhile ended: cancelled or
+    expired, as the campaign's other waiting contacts were."""
+    ensure_writing(session)
+    closed = 0
+    for status, outcome in (
+        (CampaignStatus.CANCELLED, Outcome.CANCELLED),
+        (CampaignStatus.COMPLETED, Outcome.EXPIRED),
+    ):
+        ended = select(Campaign.id).where(
+            Campaign.status == status, Campaign.finished_at >= now - ORPHAN_HORIZON
+        )
+        done = await session.execute(
+            update(Contact)
+            .where(Contact.campaign_id.in_(ended.scalar_subquery()), Contact.status.in_(_WAITING))
+            .values(status=ContactStatus.DONE, outcome=outcome, next_attempt_at=None)
+            .returning(Contact.id)
+            .execution_options(synchronize_session=False)
+        )
+        closed += len(done.all())
+    return closed
+
+
+async def _complete(
+    session: AsyncSession, where: ColumnElement[bool], now: datetime, reason: str | None = None
+) -> list[int]:
+    """Completes the campaigns matching `where` that have no contact left to call."""
+    unfinished = exists().where(
+        Contact.campaign_id == Campaign.id,
+        Contact.status.in_((*_WAITING, ContactStatus.DIALING)),
+    )
+    done = await session.execute(
+        update(Campaign)
+        .where(where, ~unfinished)
+        .values(
+            status=CampaignStatus.COMPLETED, status_reason=reason, finished_at=now, updated_at=now
+        )
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(done.scalars())

@@ -1,0 +1,88 @@
+"""The dial job (DESIGN §5.2): one claimed attempt, at most one request to sb-api.
+
+Every way out leaves the attempt in a definite state. Before the request is marked sent, a
+failure leaves it for the sweeper to take back (nothing was sent); once marked, any failure
+without an answer makes it `unknown`, which is never sent again. The concurrency lease is
+released on every path that ends without a call; a placed call keeps it until its final event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from campaigns import dialing
+from campaigns.db import write_transaction
+from campaigns.dialing import Call, Stopped
+from dialer.sbapi import Accepted, NotSent, OutcomeUnknown
+from workers.resources import Resources, from_ctx
+
+__all__ = ["dial"]
+
+log = logging.getLogger(__name__)
+
+
+async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
+    """The arq job; its result says what became of the attempt."""
+    res = from_ctx(ctx)
+    async with write_transaction(res.sessions) as session:
+        begun = await dialing.begin(
+            session,
+            attempt_id,
+            now=res.clock(),
+            cap=res.settings.daily_answered_cap,
+            setup=res.setup,
+        )
+    if begun is None:
+        return "not claimed: another job owns it"
+    if isinstance(begun, Stopped):
+        await res.release_leases([(attempt_id, begun.campaign_id)])
+        return f"rejected: {begun.reason}"
+    return await _send(res, begun)
+
+
+async def _send(res: Resources, call: Call) -> str:
+    lease = [(call.attempt_id, call.campaign_id)]
+    try:
+        await res.cps.acquire()
+    except asyncio.CancelledError:
+        await asyncio.shield(_not_sent(res, call, "the dial job was cancelled before sending"))
+        raise
+    except Exception as error:  # Redis is down: nothing was sent
+        return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
+    async with write_transaction(res.sessions) as session:
+        if not await dialing.mark_sent(session, call.attempt_id, res.clock()):
+            return "taken back by the sweeper before sending"
+    try:
+        answer = await res.sbapi.place_call(call.request)
+    except NotSent as error:
+        return await _not_sent(res, call, str(error))
+    except OutcomeUnknown as error:
+        return await _unknown(res, call, str(error))
+    except asyncio.CancelledError:
+        await asyncio.shield(_unknown(res, call, "the dial job was cancelled while sending"))
+        raise
+    except Exception as error:
+        log.exception("placing the call of attempt %d failed", call.attempt_id)
+        return await _unknown(res, call, f"{type(error).__name__}: {error}")
+    async with write_transaction(res.sessions) as session:
+        if isinstance(answer, Accepted):
+            await dialing.accepted(session, call.attempt_id, answer.call_id, res.clock())
+            return f"accepted: {answer.call_id}"
+        settled = await dialing.rejected(session, call.attempt_id, answer, res.clock())
+    await res.release_leases(lease)
+    return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
+
+
+async def _not_sent(res: Resources, call: Call, error: str) -> str:
+    async with write_transaction(res.sessions) as session:
+        await dialing.not_sent(session, call.attempt_id, error, res.clock())
+    await res.release_leases([(call.attempt_id, call.campaign_id)])
+    return f"not sent: {error}"
+
+
+async def _unknown(res: Resources, call: Call, error: str) -> str:
+    async with write_transaction(res.sessions) as session:
+        await dialing.unknown(session, call.attempt_id, error, res.clock())
+    return f"unknown: {error}"

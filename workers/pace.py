@@ -1,0 +1,203 @@
+"""The pacer (DESIGN §5.1, §6): claims due contacts and enqueues their dial jobs.
+
+Every worker process runs the loop; a Redis lock lets one of them pace at a time. The leader
+renews it each tick, so a leader that dies (even SIGKILLed) is replaced once the lock lapses,
+within `LOCK_SECONDS`. Were two to pace at once for a moment, the claim's compare-and-set and
+the concurrency leases keep them from dialing a contact twice or exceeding a limit.
+
+A tick claims no more than the free concurrency (global and per campaign) allows, shares that
+between campaigns by priority, and keeps the backlog of unsent claims within what the CPS
+limit sends in `BACKLOG_SECONDS`, so claims never wait long for their turn to be sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns import claims, store
+from campaigns.claims import Claim, Due
+from campaigns.db import write_transaction
+from campaigns.fairshare import Demand, FairShare
+from campaigns.states import CampaignStatus
+from campaigns.tables import Campaign
+from dialer.limits import ConcurrencyLimiter
+from workers.resources import Resources
+
+__all__ = ["BACKLOG_SECONDS", "LOCK_KEY", "LOCK_SECONDS", "Leadership", "Pacer", "dial_job_id"]
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "pacer:leader"
+LOCK_SECONDS = 2.0
+"""Lifetime of the leader's lock without renewal: how long a dead leader goes unreplaced."""
+BACKLOG_SECONDS = 2.0
+"""Seconds of CPS worth of claims allowed to wait unsent."""
+ZONES_SECONDS = 30.0
+"""How long the pacer trusts its list of a campaign's contact time zones."""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RESIGN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def dial_job_id(attempt_id: int) -> str:
+    return f"dial:{attempt_id}"
+
+
+class Leadership:
+    """The pacer lock: SET NX PX to take it, renewed only by its owner's token."""
+
+    def __init__(self, redis: Redis, *, seconds: float = LOCK_SECONDS, key: str = LOCK_KEY):
+        self._redis = redis
+        self._key = key
+        self._ms = round(seconds * 1000)
+        self.token = uuid.uuid4().hex
+        self._renew = redis.register_script(_RENEW)
+        self._resign = redis.register_script(_RESIGN)
+
+    async def hold(self) -> bool:
+        """Take or keep the lock; whether this process leads now."""
+        if await self._renew(keys=[self._key], args=[self.token, self._ms]):
+            return True
+        return bool(await self._redis.set(self._key, self.token, nx=True, px=self._ms))
+
+    async def resign(self) -> None:
+        await self._resign(keys=[self._key], args=[self.token])
+
+
+@dataclass
+class Pacer:
+    resources: Resources
+    fair: FairShare = field(default_factory=FairShare)
+    _zones: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        """The loop: one tick per pace_interval while leading; errors are logged, never fatal."""
+        res = self.resources
+        leadership = Leadership(res.redis)
+        interval = res.settings.pace_interval
+        last_error = ""
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    if await leadership.hold():
+                        await self.tick(res.clock())
+                    last_error = ""
+                except Exception as error:
+                    if repr(error) != last_error:  # once per outage, not five times a second
+                        log.exception("pacer tick failed")
+                    last_error = repr(error)
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            try:
+                async with asyncio.timeout(1.0):
+                    await leadership.resign()
+            except Exception as error:
+                log.warning("pacer could not resign its lock: %r", error)
+
+    async def tick(self, now: datetime) -> list[int]:
+        """One round: start due scheduled campaigns, claim, lease, enqueue; the attempt ids."""
+        res = self.resources
+        async with res.sessions() as session:
+            starting = await session.scalar(
+                select(Campaign.id)
+                .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.start_at <= now)
+                .limit(1)
+            )
+        if starting is not None:
+            async with write_transaction(res.sessions) as session:
+                await store.activate_due(session, now=now)
+        chosen, limits = await self._choose(now)
+        if not chosen:
+            return []
+        return await self._claim(chosen, limits, now)
+
+    async def _choose(self, now: datetime) -> tuple[list[Due], dict[int, int]]:
+        res = self.resources
+        settings = res.settings
+        async with res.sessions() as session:
+            campaigns = await claims.pacing_campaigns(session, now)
+            self._zones = {c.id: self._zones[c.id] for c in campaigns if c.id in self._zones}
+            if not campaigns:
+                return [], {}
+            backlog = math.ceil(settings.cps * BACKLOG_SECONDS) - await claims.unsent(session)
+            free = await res.concurrency.free(
+                ConcurrencyLimiter.global_scope(settings.max_concurrent)
+            )
+            slots = min(backlog, free)
+            if slots <= 0:
+                return [], {}
+            candidates: dict[int, list[Due]] = {}
+            for campaign in campaigns:
+                scope = ConcurrencyLimiter.campaign_scope(campaign.id, campaign.max_concurrent)
+                want = min(await res.concurrency.free(scope), slots)
+                if want <= 0:
+                    continue
+                zones = await self._zones_of(session, campaign.id)
+                zones = claims.open_zones(campaign, zones, now)
+                candidates[campaign.id] = await claims.due_contacts(
+                    session, campaign.id, zones, now, want
+                )
+        demands = [Demand(c.id, c.priority, len(candidates.get(c.id, []))) for c in campaigns]
+        grants = self.fair.share(slots, demands)
+        chosen = [due for cid, n in grants.items() for due in candidates[cid][:n]]
+        return chosen, {c.id: c.max_concurrent for c in campaigns}
+
+    async def _zones_of(self, session: AsyncSession, campaign_id: int) -> list[str]:
+        """The time zones of a campaign's waiting contacts, read again every ZONES_SECONDS (at
+        once while it has none: the query is then an empty index range)."""
+        cached = self._zones.get(campaign_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        zones = await claims.contact_zones(session, campaign_id)
+        if zones:
+            self._zones[campaign_id] = (time.monotonic() + ZONES_SECONDS, zones)
+        return zones
+
+    async def _claim(
+        self, chosen: Sequence[Due], limits: Mapping[int, int], now: datetime
+    ) -> list[int]:
+        """Claim in one transaction, each claim with its lease; a claim that gets no lease is
+        given back in the same transaction. Dial jobs are enqueued after the commit."""
+        res = self.resources
+        statuses = {due.contact_id: due.status for due in chosen}
+        leased: list[Claim] = []
+        try:
+            async with write_transaction(res.sessions) as session:
+                refused: list[Claim] = []
+                for item in await claims.claim(session, chosen, now):
+                    scopes = res.scopes(item.campaign_id, limits[item.campaign_id])
+                    if await res.concurrency.acquire(str(item.attempt_id), scopes):
+                        leased.append(item)
+                    else:
+                        refused.append(item)
+                await claims.release_claims(session, refused, statuses)
+        except BaseException:
+            await res.release_leases([(c.attempt_id, c.campaign_id) for c in leased])
+            raise
+        for item in leased:
+            await res.redis.enqueue_job(
+                "dial", item.attempt_id, _job_id=dial_job_id(item.attempt_id)
+            )
+        return [item.attempt_id for item in leased]

@@ -1,0 +1,141 @@
+"""What a worker process builds once and every job shares: connections, clients, limiters.
+
+`open_resources` is what the worker's on_startup runs; tests call it too, to run the jobs in
+process with the very objects the worker would give them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from campaigns.db import create_engine, session_factory
+from campaigns.requests import CallSetup
+from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
+from dialer.mtt_rpc import MttRpcClient
+from dialer.redial import RedialPolicy
+from dialer.sbapi import SbApiClient
+from dialer.settings import Settings
+
+__all__ = [
+    "RESOURCES",
+    "Resources",
+    "base_policy",
+    "call_setup",
+    "close_resources",
+    "from_ctx",
+    "open_resources",
+    "utc_now",
+]
+
+log = logging.getLogger(__name__)
+
+RESOURCES = "resources"
+"""The key of the `Resources` in arq's ctx."""
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    http: httpx.AsyncClient
+    sbapi: SbApiClient
+    rpc: MttRpcClient | None
+    cps: CpsLimiter
+    concurrency: ConcurrencyLimiter
+    redial: RedialPolicy
+    setup: CallSetup
+    clock: Callable[[], datetime] = utc_now
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    """Background loops of the process (the pacer), cancelled on close."""
+
+    def scopes(self, campaign_id: int, campaign_limit: int) -> list[Scope]:
+        return [
+            ConcurrencyLimiter.global_scope(self.settings.max_concurrent),
+            ConcurrencyLimiter.campaign_scope(campaign_id, campaign_limit),
+        ]
+
+    async def release_leases(self, leases: Sequence[tuple[int, int]]) -> None:
+        """Free the leases of (attempt id, campaign id); a Redis failure is only logged."""
+        await self.concurrency.release_calls(leases)
+
+
+def call_setup(settings: Settings) -> CallSetup:
+    """Notify URLs point at our collector; plain http is allowed only on a loopback host."""
+    host = httpx.URL(settings.public_url).host
+    return CallSetup(
+        a_number=settings.a_number,
+        notify_url=settings.event_url,
+        allow_http=settings.public_url.startswith("http://") and host in _LOCAL_HOSTS,
+    )
+
+
+def base_policy(settings: Settings) -> RedialPolicy:
+    """The service-wide redial policy every campaign's overrides apply to."""
+    causes: dict[int | str, str] = dict(settings.cause_map.items())
+    return RedialPolicy(min_listen_seconds=settings.min_listen_seconds).with_causes(causes)
+
+
+async def open_resources(
+    settings: Settings, redis: ArqRedis, *, clock: Callable[[], datetime] = utc_now
+) -> Resources:
+    engine = create_engine(settings.database)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.sb_timeout))
+    try:
+        sbapi = SbApiClient.from_settings(settings, http)
+        rpc = MttRpcClient.from_settings(settings, http) if settings.mtt_rpc_url else None
+    except BaseException:
+        await http.aclose()
+        await engine.dispose()
+        raise
+    return Resources(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        redis=redis,
+        http=http,
+        sbapi=sbapi,
+        rpc=rpc,
+        cps=CpsLimiter(redis, rate=settings.cps),
+        concurrency=ConcurrencyLimiter(
+            redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
+        ),
+        redial=base_policy(settings),
+        setup=call_setup(settings),
+        clock=clock,
+    )
+
+
+async def close_resources(resources: Resources) -> None:
+    """Stop the background loops, then close what was opened; safe to call twice."""
+    tasks, resources.tasks = resources.tasks, []
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task
+    await resources.http.aclose()
+    await resources.engine.dispose()
+
+
+def from_ctx(ctx: Mapping[str, Any]) -> Resources:
+    resources = ctx.get(RESOURCES)
+    if not isinstance(resources, Resources):
+        raise RuntimeError("the worker's on_startup did not run: no resources in ctx")
+    return resources

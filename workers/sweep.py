@@ -1,0 +1,120 @@
+"""The sweep jobs (DESIGN §5.5), run by arq's cron in every worker process.
+
+arq enqueues one job per cron tick under a shared id, so usually one process sweeps; when two
+do, every step's compare-and-set leaves each row to one of them. Each step has its own short
+transaction, so the SQLite write lock is never held across a network call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from campaigns import callbacks, inbox, store, sweeper
+from campaigns.apply import AppliedEvent
+from campaigns.db import write_transaction
+from campaigns.sweeper import Overdue
+from dialer.mtt_rpc import CallRecord, MttRpcError
+from workers.resources import Resources, from_ctx
+
+__all__ = ["HISTORY_MARGIN", "retry_events", "sweep"]
+
+log = logging.getLogger(__name__)
+
+HISTORY_MARGIN = timedelta(minutes=5)
+"""How far before the oldest overdue call getCallHistory is asked from."""
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every step once; counts of what was done, for the job's result."""
+    res = from_ctx(ctx)
+    settings = res.settings
+    now = res.clock()
+    done: dict[str, int] = {}
+    async with write_transaction(res.sessions) as session:
+        done["started"] = len(await store.activate_due(session, now=now))
+    async with write_transaction(res.sessions) as session:
+        abandoned = await sweeper.abandon_claims(session, now, settings.claim_lease)
+    await res.release_leases(abandoned)
+    done["abandoned"] = len(abandoned)
+    async with write_transaction(res.sessions) as session:
+        done["unknown"] = await sweeper.stale_sending(session, now, settings.claim_lease)
+    done["reconciled"], done["lost"] = await _settle_overdue(res, now)
+    async with write_transaction(res.sessions) as session:
+        done["expired"] = len(await sweeper.expire_ended(session, now))
+    async with write_transaction(res.sessions) as session:
+        done["completed"] = len(await sweeper.complete_finished(session, now))
+    async with write_transaction(res.sessions) as session:
+        done["closed"] = await sweeper.close_orphans(session, now)
+    return done
+
+
+async def retry_events(ctx: dict[str, Any]) -> int:
+    """Re-apply stored events whose applying failed; how many were applied now."""
+    res = from_ctx(ctx)
+    applied = await inbox.retry_failed(res.sessions, base=res.redial, now=res.clock())
+    await _after_applying(res, applied)
+    return len(applied)
+
+
+async def _settle_overdue(res: Resources, now: datetime) -> tuple[int, int]:
+    """Overdue calls: reconciled from MTT's call history when it is configured, else lost."""
+    async with res.sessions() as session:
+        late = await sweeper.overdue(session, now, res.settings.final_event_timeout)
+    if not late:
+        return 0, 0
+    reconciled = await _reconcile(res, late, now) if res.rpc is not None else set()
+    rest = [item.attempt_id for item in late if item.attempt_id not in reconciled]
+    async with write_transaction(res.sessions) as session:
+        lost = await sweeper.lose(session, rest, base=res.redial, now=now)
+    await res.release_leases(lost)
+    return len(reconciled), len(lost)
+
+
+async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> set[int]:
+    """Apply each call's disconnect cause from getCallHistory as its `h` event, through the
+    inbox (a real `h` arriving later is then a duplicate); the attempt ids settled so."""
+    assert res.rpc is not None  # noqa: S101 - the caller checked
+    since = min(item.sent_at for item in late) - HISTORY_MARGIN
+    try:
+        history = await res.rpc.get_call_history(res.settings.sip_id, since, now)
+    except MttRpcError as error:
+        log.warning("getCallHistory failed, overdue calls are lost: %s", error)
+        return set()
+    records = [*history.dialed, *history.missed]
+    by_call = {r.call_id.lower(): r for r in records if r.call_id}
+    by_mess = {r.mess_id: r for r in records if r.mess_id}
+    deliveries = []
+    for item in late:
+        record = (by_call.get(item.call_id.lower()) if item.call_id else None) or by_mess.get(
+            str(item.attempt_id)
+        )
+        if record is not None and record.disconnect_cause is not None:
+            deliveries.append(inbox.read(_hangup_body(item, record), "application/json", {}, now))
+    if not deliveries:
+        return set()
+    stored = await inbox.store(res.sessions, deliveries, base=res.redial, now=now)
+    applied = [a for r in stored.receipts if isinstance(r, inbox.Receipt) for a in r.applied]
+    await inbox.release_leases(res.concurrency, applied)
+    await callbacks.enqueue(res.redis, stored.callbacks)
+    return {a.attempt_id for a in applied}
+
+
+async def _after_applying(res: Resources, applied: Sequence[AppliedEvent]) -> None:
+    """What the collector does after its commit: free the leases, tell the CRM."""
+    await inbox.release_leases(res.concurrency, applied)
+    await callbacks.notify_applied(res.sessions, res.redis, applied, now=res.clock())
+
+
+def _hangup_body(item: Overdue, record: CallRecord) -> bytes:
+    """The `h` event MTT would have sent, in its IVR JSON form, marked as reconciled."""
+    fields = {
+        "id": str(item.attempt_id),
+        "CallID": item.call_id or record.call_id or "",
+        "event": f"h_{item.number}_{record.disconnect_cause}_{record.duration}",
+        "source": "getCallHistory",
+    }
+    return json.dumps({k: v for k, v in fields.items() if v}).encode()
