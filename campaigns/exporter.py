@@ -223,18 +223,21 @@ class _Scope:
     dialect: Dialect
     contacts: ColumnElement[bool]
     """The campaign's contacts, put so that the database reads them in id order unsorted."""
+    var_columns: list[str]
+    """The variables its imports recorded, in file order."""
 
 
 async def _scope(session: AsyncSession, campaign_id: int) -> _Scope:
     """On SQLite, a scan of the campaign's id range beats its index plus sorting a million rows
     (`campaign_id + 0` keeps the planner off the index); PostgreSQL plans well either way."""
-    if await session.scalar(select(Campaign.id).where(Campaign.id == campaign_id)) is None:
+    recorded = await session.scalar(select(Campaign.var_columns).where(Campaign.id == campaign_id))
+    if recorded is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     span = select(func.min(Contact.id), func.max(Contact.id))
     low, high = (await session.execute(span.where(Contact.campaign_id == campaign_id))).one()
     dialect = (await session.connection()).dialect
     own = Contact.campaign_id + 0 if dialect.name == "sqlite" else Contact.campaign_id
-    return _Scope(dialect, and_(Contact.id.between(low, high), own == campaign_id))
+    return _Scope(dialect, and_(Contact.id.between(low, high), own == campaign_id), recorded)
 
 
 def _variables(column: Column, names: Sequence[str]) -> list[list[Any]]:
@@ -291,7 +294,8 @@ async def _rows(
 
 
 async def _variable_names(session: AsyncSession, scope: _Scope) -> list[str]:
-    """Variables of all contacts: the first contact's in their order, then any others sorted."""
+    """Variables of all contacts: those imports recorded, in file order; then the first
+    contact's others in its order; then any others sorted (single calls, inline rows)."""
     first = await session.scalar(
         select(Contact.vars).where(scope.contacts).order_by(Contact.id).limit(1)
     )
@@ -303,7 +307,8 @@ async def _variable_names(session: AsyncSession, scope: _Scope) -> list[str]:
         each = func.json_each(Contact.vars).table_valued("key")
         keys = select(each.c.key).select_from(Contact).join(each, true())
     every = set((await session.scalars(keys.distinct().where(scope.contacts))).all())
-    return [*first, *sorted(every - set(first))]
+    ordered = list(dict.fromkeys([*scope.var_columns, *first]))
+    return [*ordered, *sorted(every - set(ordered))]
 
 
 async def _csv(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -126,9 +126,16 @@ async def _store(
     imports into one campaign take turns and each counts only its own rows."""
     contacts = checked.contacts
     async with write_transaction(sessions) as session:
-        await session.execute(
-            select(Campaign.id).where(Campaign.id == campaign_id).with_for_update()
+        known = await session.scalar(
+            select(Campaign.var_columns).where(Campaign.id == campaign_id).with_for_update()
         )
+        added = [name for name in checked.variables if name not in (known or [])]
+        if added:
+            await session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(var_columns=[*(known or []), *added])
+            )
         blocked = await dnc.bulk_filter(session, contacts["phone"].tolist())
         allowed = contacts[~contacts["phone"].isin(blocked)]
         connection = await session.connection()

@@ -55,6 +55,8 @@ class Checked:
     duplicates: int
     rejected_count: int
     rejected: tuple[Rejection, ...]
+    variables: tuple[str, ...] = ()
+    """The template variable columns, in the file's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ def check_rows(
         index=kept.index,
     )
     count, listed = problems.report()
-    return Checked(contacts, len(frame), duplicates, count, listed)
+    return Checked(contacts, len(frame), duplicates, count, listed, tuple(roles.variables))
 
 
 def _first_occurrences(values: pd.Series) -> np.ndarray:

@@ -91,6 +91,9 @@ class Campaign(Base):
     priority: Mapped[int] = mapped_column(Integer, default=1)
     redial: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Overrides of the redial policy: category → delays in seconds."""
+    var_columns: Mapped[list[Any]] = mapped_column(default=list)
+    """Template variable names in the order the imported files gave them: the export's column
+    order (PostgreSQL's JSONB does not keep a row's key order)."""
     crm_callback_url: Mapped[str | None] = mapped_column(Text)
     crm_callback_secret: Mapped[str | None] = mapped_column(Text)
     """HMAC key of this campaign's callbacks; the global setting when unset. Never exported."""

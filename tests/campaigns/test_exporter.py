@@ -18,6 +18,7 @@ from campaigns.exporter import (
     export_attempts,
     export_contacts,
 )
+from campaigns.importer import import_file
 from campaigns.states import AttemptState, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.causes import cause_text
@@ -314,3 +315,19 @@ async def test_variables_that_are_not_text(
     await _contact(sessions, campaign_id, "79100000002", vars={"n": "=1", "o": None})
     _, *rows = read_csv_export(await _collect(export_contacts(sessions, campaign_id, fmt="csv")))
     assert [row[len(CONTACT_COLUMNS) :] for row in rows] == [["5", '{"a": "б"}'], ["'=1", ""]]
+
+
+@pytest.mark.any_db
+async def test_variable_columns_keep_the_order_of_the_imported_files(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    campaign_id = await _campaign(sessions)
+    first = "phone;zeta;name;alpha\n79101234567;z;Анна;a\n".encode()
+    second = "phone;beta;name\n79101234568;b;Олег\n".encode()
+    await import_file(sessions, campaign_id, first, filename="one.csv")
+    await import_file(sessions, campaign_id, second, filename="two.csv")
+    await _contact(sessions, campaign_id, "79101234569", vars={"name": "Ия", "extra": "x"})
+
+    header, *_ = read_csv_export(await _collect(export_contacts(sessions, campaign_id, fmt="csv")))
+
+    assert header[len(CONTACT_COLUMNS) :] == ["zeta", "name", "alpha", "beta", "extra"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:34:43.159692
+Create Date: 2026-11-27 04:47:18.621006
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column(
             "redial", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "var_columns", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
         ),
         sa.Column("crm_callback_url", sa.Text(), nullable=True),
         sa.Column("crm_callback_secret", sa.Text(), nullable=True),
