@@ -7,7 +7,7 @@ editable states, import checks) lives in `campaigns`, every error becomes a resp
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -207,10 +207,7 @@ async def start_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> Ca
     summary="Stop dialing new contacts; calls in progress finish",
 )
 async def pause_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
-    async with write_transaction(resources.sessions) as session:
-        await _campaign(session, campaign_id)
-        campaign = await store.pause(session, campaign_id, now=_now(), reason="paused by API")
-        return await _out(session, campaign)
+    return await _change(resources, campaign_id, store.pause, reason="paused by API")
 
 
 @router.post(
@@ -220,9 +217,7 @@ async def pause_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> Ca
     summary="Resume a paused campaign",
 )
 async def resume_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
-    async with write_transaction(resources.sessions) as session:
-        await _campaign(session, campaign_id)
-        return await _out(session, await store.resume(session, campaign_id, now=_now()))
+    return await _change(resources, campaign_id, store.resume)
 
 
 @router.post(
@@ -232,10 +227,19 @@ async def resume_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> C
     summary="End for good: contacts not being dialed end as cancelled",
 )
 async def cancel_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
+    return await _change(resources, campaign_id, store.cancel, reason="cancelled by API")
+
+
+async def _change(
+    resources: Resources,
+    campaign_id: int,
+    action: Callable[..., Awaitable[Campaign]],
+    **reason: str,
+) -> CampaignOut:
+    """A lifecycle action of `campaigns.store` on an existing campaign, answered as its state."""
     async with write_transaction(resources.sessions) as session:
         await _campaign(session, campaign_id)
-        campaign = await store.cancel(session, campaign_id, now=_now(), reason="cancelled by API")
-        return await _out(session, campaign)
+        return await _out(session, await action(session, campaign_id, now=_now(), **reason))
 
 
 @router.get(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.tables import Campaign
 from dialer.settings import Settings
+from tests.factories import campaign_body
 
 API_KEY = "test-api-key-0123456789"
 OTHER_KEY = "second-api-key-9876543210"
@@ -27,35 +28,6 @@ def with_api_keys(settings: Settings, *keys: str) -> Settings:
 def authorize(client: httpx.AsyncClient) -> httpx.AsyncClient:
     client.headers.update(AUTH)
     return client
-
-
-def campaign_body(**fields: Any) -> dict[str, Any]:
-    """A valid `POST /v1/campaigns` body (DESIGN §9's example); fields override."""
-    body: dict[str, Any] = {
-        "name": "Order ready",
-        "message": "Здравствуйте, {name}! Ваш заказ {order} готов к выдаче.",
-        "voice": {"lang": "ru-RU", "voice_name": "oksana", "emotion": "neutral", "speed": 1.0},
-        "a_number": "74950000000",
-        "dtmf": [
-            {"digit": 1, "action": "notify"},
-            {"digit": 3, "action": "transfer", "number": "74997090111"},
-            {"digit": 9, "action": "opt_out"},
-        ],
-        "schedule": {
-            "timezone": "Europe/Moscow",
-            "workdays": ["08:00", "22:00"],
-            "weekends": ["09:00", "20:00"],
-            "holidays": True,
-            "start_at": None,
-            "end_at": None,
-        },
-        "max_attempts": 3,
-        "max_concurrent": 10,
-        "priority": 1,
-        "redial": {"busy": [900, 3600], "no_answer": [7200, 86400]},
-        "crm_callback_url": None,
-    }
-    return body | fields
 
 
 def contact(n: int, **fields: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from dialer.settings import Settings
 from tests.api.support import (
     Sessions,
     authorize,
-    campaign_body,
     campaign_count,
     contact,
     create,
@@ -20,6 +19,7 @@ from tests.api.support import (
     with_api_keys,
 )
 from tests.db_fixtures import insert_campaign
+from tests.factories import campaign_body
 
 
 @pytest.fixture

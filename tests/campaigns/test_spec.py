@@ -23,37 +23,15 @@ from campaigns.spec import (
 from campaigns.tables import Campaign
 from dialer.dtmf import DtmfActionType
 from dialer.voice import Emotion, Lang, VoiceName
+from tests.factories import campaign_body
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    """The campaign body of DESIGN §9."""
-    return {
-        "name": "Order ready",
-        "message": "Здравствуйте, {name}! Ваш заказ {order} готов к выдаче.",
-        "voice": {"lang": "ru-RU", "voice_name": "oksana", "emotion": "neutral", "speed": 1.0},
-        "a_number": "74950000000",
-        "dtmf": [
-            {"digit": 1, "action": "notify"},
-            {"digit": 3, "action": "transfer", "number": "74997090111"},
-            {"digit": 9, "action": "opt_out"},
-        ],
-        "schedule": {
-            "timezone": "Europe/Moscow",
-            "workdays": ["08:00", "22:00"],
-            "weekends": ["09:00", "20:00"],
-            "holidays": True,
-            "start_at": None,
-            "end_at": None,
-        },
-        "max_attempts": 3,
-        "max_concurrent": 10,
-        "priority": 1,
-        "redial": {"busy": [900, 3600], "no_answer": [7200, 86400]},
-        "crm_callback_url": None,
-        "contacts": [{"phone": "+7 910 123-45-67", "vars": {"name": "Анна", "order": "A-17"}}],
-    } | overrides
+    """The campaign body of DESIGN §9, with its inline contact."""
+    contact = {"phone": "+7 910 123-45-67", "vars": {"name": "Анна", "order": "A-17"}}
+    return campaign_body(**({"contacts": [contact]} | overrides))
 
 
 def settings(**overrides: Any) -> CampaignSettings:
