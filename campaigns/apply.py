@@ -120,16 +120,31 @@ async def _calls(session: AsyncSession, condition: ColumnElement[bool]) -> dict[
     """Attempts and contacts are locked on PostgreSQL (in id order, against deadlocks), so
     that nothing changes them between this read and the commit; SQLite's write transaction
     holds the whole database already."""
-    rows = await session.execute(
-        select(Attempt, Contact, Campaign)
-        .join(Contact, Contact.id == Attempt.contact_id)
-        .join(Campaign, Campaign.id == Attempt.campaign_id)
-        .options(*_UNUSED)
-        .where(condition)
-        .order_by(Attempt.id)
-        .with_for_update(of=[Attempt, Contact])
-    )
-    return {attempt.id: Call(attempt, contact, campaign) for attempt, contact, campaign in rows}
+    rows = (
+        await session.execute(
+            select(Attempt, Contact)
+            .join(Contact, Contact.id == Attempt.contact_id)
+            .options(*_UNUSED)
+            .where(condition)
+            .order_by(Attempt.id)
+            .with_for_update(of=[Attempt, Contact])
+        )
+    ).all()
+    campaigns = await _campaigns(session, {attempt.campaign_id for attempt, _ in rows})
+    return {
+        attempt.id: Call(attempt, contact, campaigns[attempt.campaign_id])
+        for attempt, contact in rows
+        if attempt.campaign_id in campaigns
+    }
+
+
+async def _campaigns(session: AsyncSession, ids: set[int]) -> dict[int, Campaign]:
+    """Read apart from the attempts: joined, the campaign's columns (JSON among them) would be
+    converted again on every row, and a batch's events are mostly of one campaign."""
+    if not ids:
+        return {}
+    found = await session.scalars(select(Campaign).where(Campaign.id.in_(ids)))
+    return {campaign.id: campaign for campaign in found}
 
 
 async def load_call(session: AsyncSession, attempt_id: int) -> Call | None:
@@ -138,31 +153,24 @@ async def load_call(session: AsyncSession, attempt_id: int) -> Call | None:
 
 _UNUSED = (defer(Contact.vars, raiseload=True),)
 """A contact's template variables (a whole CSV row, maybe long): no event reads them."""
-_STATE_COLUMNS = {
-    Attempt: (
-        "state", "call_id", "originated_at", "finished_at", "cause", "duration", "category",
-        "dtmf", "transfer_number", "transfer_cause", "transfer_seconds",
-    ),
-    Contact: (
-        "status", "outcome", "attempts", "network_attempts", "history", "next_attempt_at",
-        "last_cause", "listened_seconds", "dtmf", "transfer_number", "transfer_seconds",
-        "first_call_at", "last_call_at",
-    ),
-}  # fmt: skip
 
 
 def uniform_updates(calls: Iterable[Call | None]) -> None:
-    """Mark every column events change as changed on each changed attempt and contact, so the
-    flush sends one executemany UPDATE per table, not one per distinct set of changed columns
-    (each a round trip to SQLite's thread). The rows are locked (`load_calls`): rewriting an
-    unchanged column overwrites nothing."""
+    """Give the changed attempts, and the changed contacts, of a batch one set of changed columns
+    (those changed on any of them), so the flush sends one executemany UPDATE per table, not one
+    per distinct set (each a round trip to SQLite's thread). The rows are locked (`load_calls`):
+    rewriting an unchanged column overwrites nothing."""
     rows = {id(row): row for call in calls if call for row in (call.attempt, call.contact)}
-    for row in rows.values():
-        state = instance_state(row)
-        if state.modified:
-            for name in _STATE_COLUMNS[type(row)]:
-                if name not in state.committed_state:
-                    flag_modified(row, name)
+    changed = [state for row in rows.values() if (state := instance_state(row)).modified]
+    for table in (Attempt, Contact):
+        states = [state for state in changed if state.class_ is table]
+        names = set[str]().union(*(state.committed_state for state in states))
+        for state in states:
+            committed, values = state.committed_state, state.dict
+            for name in names:
+                # what the flush would leave out: unchanged, or set to the value it had
+                if name not in committed or committed[name] == values[name]:
+                    flag_modified(state.obj(), name)
 
 
 async def apply_event(

@@ -196,7 +196,17 @@ async def _store(
         Receipt(d.parse_error, t.stored, t.duplicates, t.unmatched, None, tuple(t.applied))
         for d, t in zip(deliveries, tallies, strict=True)
     ]
-    return Batch(receipts, await callbacks.record_applied(session, applied, now=now))
+    reported = await callbacks.record_applied(session, _reported(applied, calls), now=now)
+    return Batch(receipts, reported)
+
+
+def _reported(applied: list[AppliedEvent], calls: list[Call | None]) -> list[AppliedEvent]:
+    """The events of campaigns with a CRM callback URL: `record_applied` would look the others
+    up only to skip them, a query per batch for nothing."""
+    reporting = {
+        call.campaign.id for call in calls if call and call.campaign.crm_callback_url is not None
+    }
+    return [item for item in applied if item.campaign_id in reporting]
 
 
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str | None]:

@@ -7,8 +7,11 @@ count against `max_attempts`, i.e. all but the network failures.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
+from typing import Generic, TypeVar
 
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import CallingWindow, next_opening
@@ -29,7 +32,7 @@ class Settlement:
 
 
 def window_of(campaign: Campaign) -> CallingWindow:
-    return CallingWindow.from_schedule({**campaign.window, "timezone": campaign.timezone})
+    return _window(json.dumps(campaign.window), campaign.timezone)
 
 
 def opening_for(campaign: Campaign, window: CallingWindow, timezone: str) -> NextOpening:
@@ -45,7 +48,36 @@ def opening_for(campaign: Campaign, window: CallingWindow, timezone: str) -> Nex
 
 def policy_of(campaign: Campaign, base: RedialPolicy) -> RedialPolicy:
     """The service-wide policy with the campaign's attempt cap and delay overrides."""
-    return replace(base, max_attempts=campaign.max_attempts).with_overrides(campaign.redial)
+    return _policy(_Same(base), campaign.max_attempts, json.dumps(campaign.redial))
+
+
+# Every hangup needs its campaign's window and policy, and thousands of events share a few
+# campaigns: each is built once per distinct value, keyed by the JSON column's text (a campaign
+# whose columns change gets a new key; an invalid value raises, and is not cached, every time).
+@lru_cache(maxsize=256)
+def _window(schedule: str, timezone: str) -> CallingWindow:
+    return CallingWindow.from_schedule({**json.loads(schedule), "timezone": timezone})
+
+
+@lru_cache(maxsize=256)
+def _policy(base: _Same[RedialPolicy], max_attempts: int, redial: str) -> RedialPolicy:
+    return replace(base.value, max_attempts=max_attempts).with_overrides(json.loads(redial))
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, eq=False)
+class _Same(Generic[_T]):
+    """A cache key that is one object (the service's base policy holds unhashable mappings)."""
+
+    value: _T
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
 
 
 def history_of(contact: Contact) -> list[Category]:

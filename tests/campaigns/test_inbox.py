@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import inbox as inbox_module
 from campaigns.apply import AppliedEvent, Call, apply_event
@@ -211,6 +212,52 @@ async def test_retry_failed_reapplies_and_keeps_what_fails_again(
     assert rows[str(first.id)].apply_error is None
     assert rows[str(second.id)].apply_error == f"RuntimeError: boom on attempt {second.id}"
     assert await retry_failed(sessions, base=BASE, now=NOW) == []
+
+
+async def test_a_mixed_batch_writes_each_table_in_one_update(
+    sessions: Sessions, engine: AsyncEngine
+) -> None:
+    phones = [f"7910555000{n}" for n in range(4)]
+    calls = [await insert_call(sessions, contact={"phone": phone}) for phone in phones]
+    called_before = await insert_call(
+        sessions, contact={"phone": "79105550009", "first_call_at": T0}
+    )
+    updates: list[str] = []
+
+    def record(*args: Any) -> None:
+        if args[2].startswith("UPDATE"):
+            updates.append(args[2].split()[1])
+
+    batch = [
+        delivery(body(f"o_{phones[0]}", calls[0])),
+        delivery(body(f"n_{phones[1]}", calls[1], dtmf="1")),
+        delivery(body(f"h_{phones[2]}_16_9", calls[2])),
+        delivery(body(f"h_{phones[3]}_17_0", calls[3])),
+        delivery(body("h_79105550009_16_9", called_before)),
+    ]
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await stored(sessions, batch)
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert sorted(updates) == ["attempt", "contact"]
+    async with sessions() as session:
+        rows = [await session.get_one(Attempt, call.id) for call in [*calls, called_before]]
+        people = [await session.get_one(Contact, row.contact_id) for row in rows]
+    assert [(row.state, row.dtmf, row.category) for row in rows] == [
+        ("originated", "", None),
+        ("accepted", "1", None),
+        ("finished", "", "listened"),
+        ("finished", "", "busy"),
+        ("finished", "", "listened"),
+    ]
+    assert [(p.status, p.outcome, p.dtmf, p.first_call_at) for p in people] == [
+        ("dialing", None, "", None),
+        ("dialing", None, "1", None),
+        ("done", "listened", "", NOW),
+        ("scheduled", None, "", NOW),
+        ("done", "listened", "", T0),
+    ]
 
 
 @pytest.fixture
