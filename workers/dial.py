@@ -44,11 +44,6 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
 
 async def _send(res: Resources, call: Call) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
-    # sent_at is recorded before the rate slot, not after: a write can wait for SQLite's lock,
-    # and nothing may stand between a slot and its request or sends bunch up past the limit
-    async with write_transaction(res.sessions) as session:
-        if not await dialing.mark_sent(session, call.attempt_id, res.clock()):
-            return "taken back by the sweeper before sending"
     try:
         await res.cps.acquire()
     except asyncio.CancelledError:
@@ -56,6 +51,9 @@ async def _send(res: Resources, call: Call) -> str:
         raise
     except Exception as error:  # Redis is down: nothing was sent
         return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
+    async with write_transaction(res.sessions) as session:
+        if not await dialing.mark_sent(session, call.attempt_id, res.clock()):
+            return "taken back by the sweeper before sending"
     try:
         answer = await res.sbapi.place_call(call.request)
     except NotSent as error:
