@@ -140,36 +140,6 @@ def assert_each_mess_id_once(cluster: Cluster, attempts: list[AttemptRow]) -> No
         assert (attempt.state, attempt.cause) == ("finished", call["cause"]), call["mess_id"]
 
 
-def test_forced_outcomes_end_exactly_as_scripted(start_cluster: StartCluster) -> None:
-    numbers = phones(200)
-    cluster = start_cluster(rules=simulator_rules(PLAYS), workers=2, cps=100)
-    campaign_id = cluster.create_campaign(campaign_body(numbers))
-    finished = cluster.wait_completed(campaign_id, RUN_TIMEOUT)
-
-    contacts = {c.phone: c for c in cluster.contacts(campaign_id)}
-    assert set(contacts) == set(numbers)
-    truth = calls_by_number(cluster.sim_calls())
-    for phone, contact in contacts.items():
-        play = PLAYS[phone[-1]]
-        ended = (contact.status, contact.outcome, contact.attempts, contact.network_attempts)
-        assert ended == ("done", play.outcome, play.attempts, play.network_attempts), phone
-        assert contact.dtmf == play.dtmf, phone
-        assert len(truth[phone]) == play.attempts, phone
-    attempts = cluster.attempts(campaign_id)
-    placed = [a for a in attempts if a.state in ("finished", "lost")]
-    assert len(placed) == sum(PLAYS[phone[-1]].attempts for phone in numbers)
-    # any other attempt never became a call (e.g. sb-api answered 429): rejected, with why
-    assert all(a.state == "rejected" and a.error for a in attempts if a not in placed)
-    assert_each_mess_id_once(cluster, attempts)
-    opted_out = {phone for phone in numbers if phone.endswith("7")}
-    assert {p: s for p, s in cluster.dnc_sources().items() if p in set(numbers)} == dict.fromkeys(
-        opted_out, "dtmf"
-    )
-    by_outcome = Counter(PLAYS[phone[-1]].outcome for phone in numbers)
-    assert finished["stats"]["by_outcome"] == dict(by_outcome)
-    assert finished["stats"]["attempts"] == len(placed)
-
-
 # ---- calling windows
 
 WINDOW = ("10:00", "14:00")
