@@ -14,7 +14,9 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -30,6 +32,7 @@ MAX_BODY_BYTES = 64 * 1024
 _TOKEN_IN_PATH = re.compile(r"(/webhooks/mtt/)[^/?#\s\"]+")
 
 router = APIRouter()
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
 def token_matches(given: str, expected: SecretStr) -> bool:
@@ -67,9 +70,9 @@ async def mtt_events(request: Request) -> Response:
     if not token_matches(request.path_params["token"], resources.settings.webhook_token):
         raise HTTPException(404)
     body = await _read_body(request, MAX_BODY_BYTES)
-    receipt = await resources.inbox.receive(
-        body, request.headers.get("content-type"), request.query_params
-    )
+    # MTT's POSTs carry no query string: not parsing an empty one saves a few % of the request
+    query = request.query_params if request.scope["query_string"] else _NO_QUERY
+    receipt = await resources.inbox.receive(body, request.headers.get("content-type"), query)
     if receipt.parse_error is not None:
         return error_response(400, "unparseable_event", receipt.parse_error)
     if receipt.apply_error is not None:

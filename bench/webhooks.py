@@ -41,6 +41,7 @@ from sqlalchemy import func, insert, select
 from api.app import create_app
 from campaigns.db import create_engine, session_factory, upgrade, write_transaction
 from campaigns.tables import Attempt, Campaign, Contact, Event
+from dialer.cli import tune_garbage_collector
 from dialer.redis_server import RedisServer, free_port
 from dialer.settings import Settings
 
@@ -121,8 +122,10 @@ end
 
 
 def bench_app() -> FastAPI:
-    """The real app plus the bare route; uvicorn's factory, settings from DIALER_* variables."""
+    """The real app plus the bare route; uvicorn's factory, settings from DIALER_* variables.
+    The garbage collector is tuned as `dialer api` tunes it."""
     app = create_app(Settings())
+    tune_garbage_collector()
 
     @app.post("/bench/ok")
     async def ok() -> Response:

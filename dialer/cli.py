@@ -6,6 +6,8 @@ layers never see the upper ones.
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from dialer.campaign_cli import app as campaign
@@ -47,13 +49,24 @@ def api() -> None:
     from api.app import create_app, uvicorn_log_config
 
     settings = _settings()
+    application = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        application,
         host=settings.host,
         port=settings.port,
         log_config=uvicorn_log_config(),
         timeout_graceful_shutdown=10,
     )
+
+
+def tune_garbage_collector() -> None:
+    """Freeze the import-time objects out of the collector and collect young objects 10,000
+    allocations apart, not 700: untuned, full collections walk ~200,000 objects every second
+    or so under webhook load (~0.15 ms of CPU per event, pauses up to 300 ms at 1,000/s)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 @app.command()

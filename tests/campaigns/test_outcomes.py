@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from campaigns.outcomes import settle_finished, settle_lost, write_settlement
+from campaigns.outcomes import Settlement, settle_finished, settle_lost, write_settlement
 from dialer.causes import Category
 from dialer.redial import RedialPolicy
 from tests.factories import T0, make_campaign, make_contact
@@ -105,3 +105,36 @@ def test_write_settlement_moves_the_contact() -> None:
     assert (contact.status, contact.outcome) == ("done", "listened")
     assert contact.next_attempt_at is None
     assert contact.history == "busy,listened"
+
+
+def test_a_changed_campaign_is_settled_by_its_new_policy_and_window() -> None:
+    campaign, contact = make_campaign(), make_contact()
+
+    def busy(now: datetime) -> Settlement:
+        return settle_finished(contact, campaign, cause=17, duration=0, base=BASE, now=now)
+
+    before = busy(T0)
+    campaign.redial = {"busy": [60]}
+    after = busy(T0)
+    campaign.window = {"workdays": ["09:00", "18:00"], "weekends": ["09:00", "18:00"]}
+    shut = busy(T0.replace(hour=14, minute=59, second=30))  # 17:59:30 Moscow; + 60 s is closed
+    campaign.max_attempts = 1
+    capped = busy(T0)
+    assert before.next_attempt_at == T0 + timedelta(minutes=15)
+    assert after.next_attempt_at == T0 + timedelta(seconds=60)
+    assert shut.next_attempt_at == (T0 + timedelta(days=1)).replace(hour=6)
+    assert (capped.outcome, capped.next_attempt_at) == ("busy", None)
+
+
+def test_each_base_policy_keeps_its_own_settings() -> None:
+    campaign, contact = make_campaign(), make_contact()
+
+    def thirty_seconds(base: RedialPolicy) -> Category:
+        return settle_finished(contact, campaign, cause=16, duration=30, base=base, now=T0).category
+
+    strict = RedialPolicy(min_listen_seconds=60)
+    assert [thirty_seconds(b) for b in (BASE, strict, BASE)] == [
+        Category.LISTENED,
+        Category.HUNG_UP,
+        Category.LISTENED,
+    ]
