@@ -38,9 +38,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api.resources import Resources
 from campaigns.states import AttemptState
 from campaigns.tables import Attempt, Callback, Contact, Event
-from dialer.limits import ConcurrencyLimiter
+from dialer.limits import ConcurrencyLimiter, cps_backlog
 
-__all__ = ["CPS_KEY", "QUEUE_KEY", "ServiceMetrics"]
+__all__ = ["QUEUE_KEY", "ServiceMetrics"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,6 @@ QUANTILES: Final = (0.5, 0.9, 0.99)
 EVENT_SETTLE: Final = timedelta(seconds=10)
 """Events younger than this may still be committing with lower ids: counted next time."""
 QUEUE_KEY: Final = "arq:queue"
-CPS_KEY: Final = "limit:cps"
-"""`CpsLimiter`'s default key: the GCRA's next free slot, in microseconds of Redis time."""
 _A = AttemptState
 _PLACED: Final = frozenset({_A.ACCEPTED, _A.ORIGINATED, _A.FINISHED, _A.LOST, _A.UNKNOWN})
 _ANSWERED_STATES: Final = (*_PLACED, _A.REJECTED)
@@ -226,14 +224,12 @@ async def _grouped(session: AsyncSession, column: InstrumentedAttribute[Any]) ->
 async def _read_redis(resources: Resources, r: _Reading) -> None:
     redis = resources.redis
     seconds, micros = await redis.time()
-    now_us = int(seconds) * 1_000_000 + int(micros)
-    now_ms = now_us // 1000
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
     ready = await redis.zcount(QUEUE_KEY, "-inf", now_ms)
     r.queue = {"ready": ready, "deferred": await redis.zcard(QUEUE_KEY) - ready}
     scope = ConcurrencyLimiter.global_scope(0).key
     r.concurrent = await redis.zcount(scope, f"({now_ms}", "+inf")
-    tat = await redis.get(CPS_KEY)
-    r.backlog = max(int(tat) - now_us, 0) / 1_000_000 if tat is not None else 0.0
+    r.backlog = await cps_backlog(redis)
 
 
 def _quantiles(values: list[float]) -> list[tuple[float, float]]:

@@ -41,8 +41,8 @@ from sqlalchemy import func, insert, select
 from api.app import create_app
 from campaigns.db import create_engine, session_factory, upgrade, write_transaction
 from campaigns.tables import Attempt, Campaign, Contact, Event
-from dialer.cli import tune_garbage_collector
 from dialer.redis_server import RedisServer, free_port
+from dialer.runtime import tune_garbage_collector
 from dialer.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,12 @@
 """Operator limits shared by every worker process through Redis (DESIGN §6).
 
-- `CpsLimiter`: calls per second by GCRA on Redis server time. A caller *reserves* the next free
-  send slot atomically and sleeps until it; slots are spaced exactly 1/rate apart whichever process
-  takes them, so no 1-second window sees more than the limit. Clocks of the workers never matter.
+- `CpsLimiter`: calls per second on Redis server time, in two steps. `acquire` *reserves* the next
+  free send slot by GCRA and sleeps until it: slots are spaced 1/rate apart whichever process takes
+  them, which paces the workers without polling. But a worker can wake late (a stalled event loop, a
+  database write waiting for its lock) and late requests bunch up with punctual ones. So `admit`,
+  called right before each request leaves (every retry too), is the hard limit: a sliding log of
+  the requests admitted, never more than the limit in any window of one second plus the
+  jitter allowed (`SEND_JITTER` by default). Clocks of the workers never matter.
 - `ConcurrencyLimiter`: concurrent calls as a sorted set per scope (global, per campaign) whose
   members are attempt ids scored by their lease expiry. A crashed process cannot leak a slot: its
   leases expire, and every acquire drops expired members first.
@@ -11,7 +15,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +30,11 @@ log = logging.getLogger(__name__)
 RELEASE_TIMEOUT = 2.0
 """Seconds a batch of releases may take; a lease left behind expires by itself."""
 
-CPS_SAFETY = 0.97
-"""Fraction of the limit actually used: slots granted 1/rate apart still reach MTT with a few ms
-of network jitter, and 3 % of headroom keeps every 1-second window at or under the limit."""
+SEND_JITTER = 0.05
+"""Default seconds a request may take from its admission to MTT's ingress, beyond the others
+(`DIALER_CPS_JITTER`): no more than the limit is admitted in any window of one second plus this,
+so that much jitter cannot put more than the limit into any second there. It costs that share
+of the rate: 0.952 of the limit at 0.05."""
 
 _RESERVE = """
 local t = redis.call('TIME')
@@ -38,6 +47,20 @@ local wait = tat - now
 if wait > horizon then return -wait end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor((wait + interval) / 1000) + 1000)
 return wait
+"""
+
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(tonumber(oldest[2]) + window - now, 1)
 """
 
 _ACQUIRE = """
@@ -65,19 +88,54 @@ return tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
 """
 
 
+CPS_KEY = "limit:cps"
+"""The GCRA's next free slot (theoretical arrival time), in microseconds of Redis time."""
+
+_BACKLOG = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+return math.max(tat - now, 0)
+"""
+
+
+async def cps_backlog(redis: Redis, key: str = CPS_KEY) -> float:
+    """Seconds until the next free send slot: how long a call reserving one now would wait."""
+    micros: int = await redis.register_script(_BACKLOG)(keys=[key])
+    return micros / 1_000_000
+
+
 class CpsLimiter:
     """Global calls-per-second limit; `await limiter.acquire()` returns when a call may be sent."""
 
     def __init__(
-        self, redis: Redis, *, rate: float, key: str = "limit:cps", horizon: float = 5.0
+        self,
+        redis: Redis,
+        *,
+        rate: float,
+        jitter: float = SEND_JITTER,
+        key: str = CPS_KEY,
+        horizon: float = 5.0,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self._redis = redis
         self._key = key
-        self._interval_us = round(1_000_000 / (rate * CPS_SAFETY))
+        count, window = admission(rate, jitter)
+        # slots at the admission log's own pace: faster, calls would pile up in `admit`
+        self._interval_us = round(window / count * 1_000_000)
         self._horizon_us = round(horizon * 1_000_000)
         self._script = redis.register_script(_RESERVE)
+        self._admit_key = f"{key}:sent"
+        self._admit_count, self._admit_window_us = count, round(window * 1_000_000)
+        self._admit = redis.register_script(_ADMIT)
+        self._admitted = itertools.count()
+        self._me = os.urandom(6).hex()
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between two reserved slots."""
+        return self._interval_us / 1_000_000
 
     async def reserve(self) -> float:
         """Reserve the next slot: seconds to wait before sending, or negative if it is further
@@ -97,6 +155,28 @@ class CpsLimiter:
                 return waited + wait
             await asyncio.sleep(-wait / 2)
             waited += -wait / 2
+
+    async def admit(self) -> float:
+        """Return when one more request may leave now; how long it waited (normally nothing)."""
+        member = f"{self._me}:{next(self._admitted)}"
+        waited = 0.0
+        while True:
+            wait_us: int = await self._admit(
+                keys=[self._admit_key],
+                args=[self._admit_window_us, self._admit_count, member],
+            )
+            if wait_us == 0:
+                return waited
+            await asyncio.sleep(wait_us / 1_000_000)
+            waited += wait_us / 1_000_000
+
+
+def admission(rate: float, jitter: float = SEND_JITTER) -> tuple[int, float]:
+    """The sliding log's (requests, window seconds) for a limit of `rate` per second: `rate`
+    rounded down per second, or one per 1/rate seconds under 1/s; the window padded by the
+    jitter a request may see on its way."""
+    count = max(1, math.floor(rate))
+    return count, max(1.0, count / rate) + jitter
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ certain that MTT did not process the first one. Hence two outcomes besides an an
 
 ValueError is raised before sending for a request that cannot be valid (IVR without a_number).
 A refusal by sb-api is not an exception: ``place_call`` returns ``Rejected``.
+``admit``, when given, is awaited right before every try leaves (the operator's CPS limit counts
+retries too); if it fails, that try was not sent.
 No exception text or repr contains the password or the Authorization header.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -304,8 +306,10 @@ class SbApiClient:
         sip_id: str,
         dtmf_placement: DtmfPlacement = DtmfPlacement.DATA,
         retry: RetryPolicy = DEFAULT_RETRY,
+        admit: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._http = http
+        self._admit = admit
         self._url = url
         self._shown_url = str(httpx.URL(url).copy_with(userinfo=b""))
         self._login = login
@@ -318,7 +322,12 @@ class SbApiClient:
         self._retry = retry
 
     @classmethod
-    def from_settings(cls, settings: Settings, http: httpx.AsyncClient) -> SbApiClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        admit: Callable[[], Awaitable[object]] | None = None,
+    ) -> SbApiClient:
         if not settings.sb_login:
             raise ValueError("DIALER_SB_LOGIN is not set: cannot authenticate to sb-api")
         return cls(
@@ -330,6 +339,7 @@ class SbApiClient:
             ivr_method=settings.sb_ivr_method,
             sip_id=settings.sip_id,
             dtmf_placement=settings.dtmf_placement,
+            admit=admit,
         )
 
     def __repr__(self) -> str:
@@ -357,6 +367,11 @@ class SbApiClient:
         return parse_response(response.status_code, response.content, req.mess_id, self._redact)
 
     async def _send(self, body: dict[str, Any], where: str, mess_id: str) -> httpx.Response:
+        if self._admit is not None:
+            try:
+                await self._admit()
+            except Exception as exc:
+                raise NotSent(f"{where}: not admitted: {self._describe(exc)}", mess_id) from exc
         try:
             response = await self._http.post(
                 self._url, json=body, auth=self._auth, follow_redirects=False

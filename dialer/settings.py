@@ -62,6 +62,13 @@ class Settings(BaseSettings):
 
     # pacing and limits
     cps: float = Field(default=10.0, gt=0, description="global calls per second")
+    cps_jitter: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="seconds a call request may take to reach MTT beyond the others; every "
+        "1 s + this window admits at most CPS requests (costs this share of the rate)",
+    )
     max_concurrent: int = Field(default=50, gt=0, description="global concurrent calls")
     final_event_timeout: float = Field(
         default=600.0, gt=0, description="seconds after sending with no final event: call is lost"

@@ -7,6 +7,7 @@ process with the very objects the worker would give them.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -40,6 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RESOURCES = "resources"
+KEEPALIVE = 200
+"""Idle connections kept to sb-api and CRMs: enough for the highest rates worth configuring."""
 """The key of the `Resources` in arq's ctx."""
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -92,13 +95,27 @@ def base_policy(settings: Settings) -> RedialPolicy:
     return RedialPolicy(min_listen_seconds=settings.min_listen_seconds).with_causes(causes)
 
 
+def preload_http_stack() -> None:
+    """httpcore imports its network backend (anyio, ~100 ms) at the first connection; a dial job
+    would pay that after the CPS limiter admitted it, and arrive late among the calls after it."""
+    for module in ("anyio._backends._asyncio", "httpcore._backends.anyio"):
+        importlib.import_module(module)
+
+
 async def open_resources(
     settings: Settings, redis: ArqRedis, *, clock: Callable[[], datetime] = utc_now
 ) -> Resources:
+    preload_http_stack()
     engine = create_engine(settings.database)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.sb_timeout))
+    # no pool bound: a request admitted by the CPS limiter must leave at once, not queue for a
+    # connection (arq's max_jobs bounds how many are in flight)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.sb_timeout),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE),
+    )
+    cps = CpsLimiter(redis, rate=settings.cps, jitter=settings.cps_jitter)
     try:
-        sbapi = SbApiClient.from_settings(settings, http)
+        sbapi = SbApiClient.from_settings(settings, http, admit=cps.admit)
         rpc = MttRpcClient.from_settings(settings, http) if settings.mtt_rpc_url else None
     except BaseException:
         await http.aclose()
@@ -112,7 +129,7 @@ async def open_resources(
         http=http,
         sbapi=sbapi,
         rpc=rpc,
-        cps=CpsLimiter(redis, rate=settings.cps),
+        cps=cps,
         concurrency=ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         ),

@@ -26,7 +26,7 @@ from dialer.simulator.outcomes import build_plan, decide, seeded, with_faults
 from dialer.simulator.state import SimCall, SimState, WebhookRecord
 from dialer.simulator.tasks import TaskSet
 from dialer.simulator.validation import AccessForbidden, CallSpec, Refusal, validate_call
-from dialer.simulator.webhooks import Delivery
+from dialer.simulator.webhooks import Delivery, webhook_client
 from dialer.simulator.wire import encode
 
 UNAUTHORIZED = {"message": "unauthorized"}
@@ -69,8 +69,7 @@ class Simulator:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The app's lifespan: one HTTP client for all webhooks, every task ended on exit."""
-        timeout = httpx.Timeout(self.options.webhook_timeout)
-        async with httpx.AsyncClient(timeout=timeout, trust_env=False, verify=_tls()) as client:
+        async with webhook_client(self.options.webhook_timeout, _tls()) as client:
             self._client = client
             self._delivery = self._new_delivery(client)
             try:

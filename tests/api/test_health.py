@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
-from api.metrics import CPS_KEY, QUEUE_KEY, ServiceMetrics
+from api.metrics import QUEUE_KEY, ServiceMetrics
 from api.resources import app_resources
 from campaigns.db import create_engine
+from dialer.limits import CPS_KEY
 from dialer.settings import Settings
 from tests.api.conftest import WEBHOOK_TOKEN
 from tests.api.support import Sessions, error_of

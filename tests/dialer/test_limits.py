@@ -7,7 +7,13 @@ from bisect import bisect_left
 import pytest
 from redis.asyncio import Redis
 
-from dialer.limits import CPS_SAFETY, ConcurrencyLimiter, CpsLimiter, Scope
+from dialer.limits import (
+    SEND_JITTER,
+    ConcurrencyLimiter,
+    CpsLimiter,
+    Scope,
+    admission,
+)
 
 
 def max_in_window(stamps: list[float], width: float = 1.0) -> int:
@@ -29,13 +35,14 @@ async def test_slots_are_spaced_so_no_second_exceeds_the_rate(redis_client: Redi
     await asyncio.gather(*(caller(limiters[i % 4], 10) for i in range(8)))
     assert len(stamps) == 80
     assert max_in_window(stamps) <= rate
-    # 80 slots spaced 1/(rate * safety) apart cannot fit in less than 79 intervals
-    assert max(stamps) - min(stamps) >= 79 / (rate * CPS_SAFETY) - 0.01
+    # 80 slots spaced (1 s + jitter) / rate apart cannot fit in less than 79 intervals
+    assert max(stamps) - min(stamps) >= 79 * (1 + SEND_JITTER) / rate - 0.01
 
 
 async def test_reservation_beyond_the_horizon_reserves_nothing(redis_client: Redis) -> None:
     limiter = CpsLimiter(redis_client, rate=1.0, horizon=2.5)
-    interval = 1 / CPS_SAFETY
+    interval = 1 + SEND_JITTER
+    assert limiter.spacing == pytest.approx(interval)
     waits = [await limiter.reserve() for _ in range(4)]
     assert waits[:3] == pytest.approx([0.0, interval, 2 * interval], abs=0.05)
     assert waits[3] == pytest.approx(-3 * interval, abs=0.05)  # beyond the horizon: refused
@@ -95,3 +102,51 @@ async def test_release_calls_frees_global_and_campaign_leases_at_once(
     assert await limiter.holders(one) == ["11"]
     assert await limiter.holders(two) == []
     await limiter.release_calls([])  # nothing to do is no error
+
+
+@pytest.mark.parametrize(
+    ("rate", "count", "window"),
+    [
+        (20.0, 20, 1.0),
+        (100.0, 100, 1.0),
+        (2.5, 2, 1.0),  # 3 in a second would exceed 2.5
+        (1.0, 1, 1.0),
+        (0.5, 1, 2.0),  # one every two seconds
+        (0.3, 1, 1 / 0.3),
+    ],
+)
+def test_admission_window_never_lets_more_than_the_rate_into_a_second(
+    rate: float, count: int, window: float
+) -> None:
+    admitted, seconds = admission(rate)
+    assert admitted == count
+    assert seconds == pytest.approx(window + SEND_JITTER)
+
+
+async def test_late_wakers_are_admitted_no_faster_than_the_rate(redis_client: Redis) -> None:
+    """Sixty requests all at once (workers woken late together) leave at most 20 per window."""
+    rate = 20.0
+    limiters = [CpsLimiter(redis_client, rate=rate, key="limit:burst") for _ in range(4)]
+    stamps: list[float] = []
+
+    async def send(limiter: CpsLimiter) -> float:
+        waited = await limiter.admit()
+        stamps.append(time.monotonic())
+        return waited
+
+    started = time.monotonic()
+    waits = await asyncio.gather(*(send(limiters[i % 4]) for i in range(60)))
+    assert len(stamps) == 60
+    assert max_in_window(stamps, 1.0 + SEND_JITTER) <= rate
+    assert sorted(waits)[:20] == [0.0] * 20  # the first twenty did not wait
+    assert max(stamps) - started >= 2 * (1.0 + SEND_JITTER) - 0.01
+
+
+async def test_admission_keeps_to_the_rate_when_slots_are_punctual(redis_client: Redis) -> None:
+    """Reserved slots come at the admission log's pace: it does not hold them back."""
+    limiter = CpsLimiter(redis_client, rate=20.0, key="limit:punctual")
+    waits = []
+    for _ in range(30):
+        await limiter.acquire()
+        waits.append(await limiter.admit())
+    assert sum(waits) < 0.1  # a few ms where a slot's sleep overshot; a wrong window: ~1 s

@@ -306,6 +306,34 @@ async def test_gateway_status_is_retried_until_an_answer(status: int) -> None:
     assert len(rec.requests) == 2
 
 
+async def test_every_try_is_admitted_right_before_it_leaves() -> None:
+    """The operator counts retries against its CPS limit, so each one passes the limiter."""
+    sent_before: list[int] = []
+    recorders: list[Recorder] = []
+
+    async def admit() -> None:
+        sent_before.append(len(recorders[0].requests))
+
+    ok = httpx.Response(200, json=answer(1, CallID=CALL_ID))
+    async with mocked(httpx.Response(429), ok, admit=admit) as (client, rec):
+        recorders.append(rec)
+        assert await client.place_call(call_request()) == Accepted(MESS_ID, CALL_ID)
+    assert sent_before == [0, 1]
+    assert len(rec.requests) == 2
+
+
+async def test_a_failing_admission_means_nothing_was_sent() -> None:
+    async def admit() -> None:
+        raise ConnectionError(f"redis down ({PASSWORD})")
+
+    ok = httpx.Response(200, json=answer(1, CallID=CALL_ID))
+    async with mocked(ok, admit=admit) as (client, rec):
+        with pytest.raises(NotSent, match="not admitted: ConnectionError") as caught:
+            await client.place_call(call_request())
+    assert rec.requests == []
+    assert PASSWORD not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "error",
     [

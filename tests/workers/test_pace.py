@@ -15,7 +15,7 @@ from dialer.limits import ConcurrencyLimiter
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.workers.conftest import PacerFactory
 from tests.workers.support import NOW, Clock, attempts, campaign, contact, resources_of
-from workers.pace import Leadership, Pacer
+from workers.pace import DIAL_LEAD, Leadership, Pacer, start_delays
 
 pytestmark = pytest.mark.any_db
 
@@ -115,6 +115,39 @@ async def test_the_backlog_of_unsent_claims_follows_the_cps(
         pacer = Pacer(resources_of(ctx))
         assert len(await pacer.tick(NOW)) == 2  # two seconds' worth at 1 call/s
         assert await pacer.tick(NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("count", "first", "spacing", "lead", "delays"),
+    [
+        (0, 0.0, 0.1, 0.4, []),
+        (3, 0.0, 0.1, 0.4, [0.0, 0.0, 0.0]),  # all due within the lead: start now
+        (3, 1.0, 0.5, 0.4, [0.6, 1.1, 1.6]),
+        (4, 0.2, 0.1, 0.4, [0.0, 0.0, 0.0, 0.1]),
+    ],
+)
+def test_start_delays_put_each_job_a_lead_before_its_send(
+    count: int, first: float, spacing: float, lead: float, delays: list[float]
+) -> None:
+    assert start_delays(count, first=first, spacing=spacing, lead=lead) == pytest.approx(delays)
+
+
+async def test_dial_jobs_are_deferred_to_their_turn_at_the_limiter(
+    sessions: Sessions, offline: PacerFactory, arq_redis: ArqRedis
+) -> None:
+    """Not all started at once to wait in arq as running jobs, which every poll re-checks."""
+    cid = await insert_campaign(sessions, max_concurrent=100)
+    await pending(sessions, cid, range(40))
+    async with offline(Clock(NOW), cps=10.0, max_concurrent=100) as ctx:
+        pacer = Pacer(resources_of(ctx))
+        spacing = resources_of(ctx).cps.spacing
+        first = await pacer.tick(NOW)
+        assert len(first) == 20  # two seconds' worth
+        jobs = sorted(await arq_redis.queued_jobs(), key=lambda job: job.args[0])
+        deferred = [(job.score or 0) / 1000 - job.enqueue_time.timestamp() for job in jobs]
+        expected = start_delays(20, first=0.0, spacing=spacing, lead=DIAL_LEAD)
+        assert deferred == pytest.approx(expected, abs=0.002)
+        assert expected[-1] > 1.5  # the twentieth waits for its turn, not in arq's running set
 
 
 async def test_a_scheduled_campaign_starts_when_its_time_comes(
