@@ -1,12 +1,13 @@
 """Operator limits shared by every worker process through Redis (DESIGN §6).
 
-- `CpsLimiter`: calls per second on Redis server time, in two steps. `acquire` *reserves* the next
-  free send slot by GCRA and sleeps until it: slots are spaced 1/rate apart whichever process takes
-  them, which paces the workers without polling. But a worker can wake late (a stalled event loop, a
-  database write waiting for its lock) and late requests bunch up with punctual ones. So `admit`,
-  called right before each request leaves (every retry too), is the hard limit: a sliding log of
-  the requests admitted, never more than the limit in any window of one second plus the
-  jitter allowed (`SEND_JITTER` by default). Clocks of the workers never matter.
+- `CpsLimiter`: calls per second on Redis server time, in two steps. `acquire` *reserves* the
+  next free send slot by GCRA and sleeps until it: slots are spaced evenly at the admission log's
+  pace whichever process takes them, which paces the workers without polling. But a worker can
+  wake late (a stalled event loop, a database write waiting for its lock) and late requests
+  bunch up with punctual ones. So `admit`, called right before each request leaves (every retry
+  too), is the hard limit: a sliding log of the requests admitted, never more than the limit in
+  any window of one second plus the jitter allowed (`SEND_JITTER` by default). Clocks of the
+  workers never matter.
 - `ConcurrencyLimiter`: concurrent calls as a sorted set per scope (global, per campaign) whose
   members are attempt ids scored by their lease expiry. A crashed process cannot leak a slot: its
   leases expire, and every acquire drops expired members first.

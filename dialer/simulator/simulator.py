@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from dialer.settings import Settings
 from dialer.simulator import rpc
 from dialer.simulator.options import Rules, SimulatorOptions
@@ -26,7 +24,7 @@ from dialer.simulator.outcomes import build_plan, decide, seeded, with_faults
 from dialer.simulator.state import SimCall, SimState, WebhookRecord
 from dialer.simulator.tasks import TaskSet
 from dialer.simulator.validation import AccessForbidden, CallSpec, Refusal, validate_call
-from dialer.simulator.webhooks import Delivery, webhook_client
+from dialer.simulator.webhooks import Delivery, Senders
 from dialer.simulator.wire import encode
 
 UNAUTHORIZED = {"message": "unauthorized"}
@@ -63,24 +61,24 @@ class Simulator:
         first = (0x0003 << 48) | (started << 24) | seeded(options.seed, "call-id").getrandbits(16)
         self._call_ids = itertools.count(first)
         self._token = settings.webhook_token.get_secret_value()
-        self._client: httpx.AsyncClient | None = None
+        self._senders: Senders | None = None
         self._delivery: Delivery | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The app's lifespan: one HTTP client for all webhooks, every task ended on exit."""
-        async with webhook_client(self.options.webhook_timeout, _tls()) as client:
-            self._client = client
-            self._delivery = self._new_delivery(client)
-            try:
-                yield
-            finally:
-                await self.tasks.cancel()
-                self._client = self._delivery = None
+        senders = self._senders = Senders(self.options.webhook_timeout, _tls())
+        self._delivery = self._new_delivery(senders)
+        try:
+            yield
+        finally:
+            await self.tasks.cancel()
+            await senders.aclose()
+            self._senders = self._delivery = None
 
-    def _new_delivery(self, client: httpx.AsyncClient) -> Delivery:
+    def _new_delivery(self, senders: Senders) -> Delivery:
         return Delivery(
-            client,
+            senders,
             self.tasks,
             self.state.stats,
             retries=self.options.webhook_retries,
@@ -93,8 +91,8 @@ class Simulator:
         await self.tasks.cancel()
         self.state = SimState(self.options)
         self.rules = self.options.rules
-        if self._client is not None:
-            self._delivery = self._new_delivery(self._client)
+        if self._senders is not None:
+            self._delivery = self._new_delivery(self._senders)
 
     async def idle(self) -> None:
         """Waits until every scheduled event has been sent or given up."""
