@@ -10,6 +10,9 @@ has committed and fails with "database is locked" at once, whatever the timeout.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 __all__ = [
     "MIGRATIONS",
@@ -38,9 +42,11 @@ __all__ = [
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WAL = "journal_mode=WAL"
+WAL_RETRY_SECONDS = 0.02
 _SQLITE_PRAGMAS = (
     f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching to WAL may itself have to wait
-    "journal_mode=WAL",
+    _WAL,
     "synchronous=NORMAL",
     "foreign_keys=ON",
 )
@@ -69,8 +75,26 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None  # the driver never emits BEGIN; _sqlite_begin does
     cursor = dbapi_connection.cursor()
     for pragma in _SQLITE_PRAGMAS:
-        cursor.execute(f"PRAGMA {pragma}")
+        if pragma == _WAL:
+            _switch_to_wal(cursor, time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000)
+        else:
+            cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any, deadline: float) -> None:
+    """Processes opening a new file at once all switch it to WAL, and all but one fail at once
+    with "database is locked" whatever the busy timeout (SQLite does not wait where waiting
+    could deadlock). The mode belongs to the file, so try again until it is WAL. This runs in
+    SQLAlchemy's greenlet on the event loop, so the pauses are the loop's."""
+    while True:
+        try:
+            cursor.execute(f"PRAGMA {_WAL}")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        await_(asyncio.sleep(WAL_RETRY_SECONDS))
 
 
 def _sqlite_begin(connection: Connection) -> None:

@@ -8,7 +8,7 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
@@ -164,6 +164,25 @@ async def test_write_transaction_takes_the_write_lock_at_begin(
     async with write_transaction(sessions) as session:
         await session.execute(select(Campaign.id))
         assert await asyncio.to_thread(_try_write_lock, path) == "database is locked"
+
+
+async def _journal_mode(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return str((await connection.execute(text("PRAGMA journal_mode"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("round_", range(5))
+async def test_connections_opening_a_new_file_at_once_all_get_wal(
+    tmp_path: Path, round_: int
+) -> None:
+    """All but one of them used to fail at once with "database is locked"."""
+    url = f"sqlite+aiosqlite:///{tmp_path / f'new-{round_}.db'}"
+    modes = await asyncio.gather(*(_journal_mode(url) for _ in range(4)))
+    assert modes == ["wal"] * 4
 
 
 async def _increment(sessions: async_sessionmaker[AsyncSession], campaign_id: int) -> None:
