@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import require_api_key
@@ -37,7 +36,7 @@ from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
 from campaigns.spec import CampaignPatch, CampaignSpec, check_a_number, settings_of
 from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
-from campaigns.tables import Campaign, Contact
+from campaigns.tables import Campaign
 
 __all__ = ["router"]
 
@@ -103,7 +102,7 @@ async def create_campaign(
             )
         except BaseException:  # a refused import leaves no campaign behind
             async with write_transaction(resources.sessions) as session:
-                await session.execute(delete(Campaign).where(Campaign.id == campaign.id))
+                await store.discard(session, campaign.id)
             raise
     response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
     async with resources.sessions() as session:
@@ -175,11 +174,6 @@ async def add_contacts(
     return ImportReportOut.of(report)
 
 
-async def _has_contacts(session: AsyncSession, campaign_id: int) -> bool:
-    first = select(Contact.id).where(Contact.campaign_id == campaign_id).limit(1)
-    return await session.scalar(first) is not None
-
-
 _LIFECYCLE = errors(404, 409, 422)
 
 
@@ -192,7 +186,7 @@ _LIFECYCLE = errors(404, 409, 422)
 async def start_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
     async with write_transaction(resources.sessions) as session:
         campaign = await _campaign(session, campaign_id)
-        if campaign.status == CampaignStatus.DRAFT and not await _has_contacts(
+        if campaign.status == CampaignStatus.DRAFT and not await contacts.has_any(
             session, campaign_id
         ):
             raise Conflict(f"campaign {campaign_id} has no contacts: add some before starting")

@@ -15,12 +15,12 @@ from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 
 from api.errors import ApiError
 from api.metrics import ServiceMetrics
-from api.resources import Resources, ResourcesDep
+from api.resources import ResourcesDep
 from api.schemas import HealthOut, errors
+from campaigns.db import ping
 
 __all__ = ["CHECK_TIMEOUT", "metrics_of", "router"]
 
@@ -42,11 +42,6 @@ async def _check(name: str, probe: Awaitable[object]) -> str:
     return "ok"
 
 
-async def _ping_database(resources: Resources) -> None:
-    async with resources.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-
-
 @router.get(
     "/healthz",
     response_model=HealthOut,
@@ -55,7 +50,7 @@ async def _ping_database(resources: Resources) -> None:
 )
 async def healthz(resources: ResourcesDep) -> HealthOut:
     database, redis = await asyncio.gather(
-        _check("the database", _ping_database(resources)),
+        _check("the database", ping(resources.engine)),
         _check("Redis", resources.redis.ping()),
     )
     if database != "ok" or redis != "ok":

@@ -26,18 +26,16 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from api.resources import Resources
-from campaigns.states import AttemptState
-from campaigns.tables import Attempt, Callback, Contact, Event
+from campaigns import telemetry
+from campaigns.telemetry import Counts
 from dialer.limits import ConcurrencyLimiter, cps_backlog
 
 __all__ = ["QUEUE_KEY", "ServiceMetrics"]
@@ -50,21 +48,11 @@ QUANTILES: Final = (0.5, 0.9, 0.99)
 EVENT_SETTLE: Final = timedelta(seconds=10)
 """Events younger than this may still be committing with lower ids: counted next time."""
 QUEUE_KEY: Final = "arq:queue"
-_A = AttemptState
-_PLACED: Final = frozenset({_A.ACCEPTED, _A.ORIGINATED, _A.FINISHED, _A.LOST, _A.UNKNOWN})
-_ANSWERED_STATES: Final = (*_PLACED, _A.REJECTED)
 
 
 @dataclass
 class _Reading:
-    attempts: dict[str, int] = field(default_factory=dict)
-    placed: int = 0
-    failures: dict[str, int] = field(default_factory=lambda: {"rejected": 0, "not_sent": 0})
-    categories: dict[str, int] = field(default_factory=dict)
-    contacts: dict[str, int] = field(default_factory=dict)
-    outcomes: dict[str, int] = field(default_factory=dict)
-    callbacks: dict[str, int] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
+    db: Counts = field(default_factory=Counts)
     queue: dict[str, int] = field(default_factory=dict)
     concurrent: int | None = None
     backlog: float | None = None
@@ -98,7 +86,7 @@ class ServiceMetrics:
         reading = _Reading()
         try:
             async with resources.sessions() as session:
-                await _read_database(session, reading, now)
+                reading.db = await telemetry.counts(session, latency_since=now - LATENCY_WINDOW)
                 await self._count_events(session, now)
             reading.up["database"] = True
         except Exception as error:
@@ -113,33 +101,26 @@ class ServiceMetrics:
         return reading
 
     async def _count_events(self, session: AsyncSession, now: datetime) -> None:
-        after = self._events_after
-        fresh = await session.scalar(
-            select(func.min(Event.id)).where(
-                Event.id > after, Event.received_at > now - EVENT_SETTLE
-            )
+        tally = await telemetry.new_events(
+            session, after=self._events_after, now=now, settle=EVENT_SETTLE
         )
-        query = select(Event.kind, func.count(), func.max(Event.id)).where(Event.id > after)
-        if fresh is not None:
-            query = query.where(Event.id < fresh)
-        for kind, count, last in await session.execute(query.group_by(Event.kind)):
-            label = kind or "unparseable"
-            self._events[label] = self._events.get(label, 0) + count
-            self._events_after = max(self._events_after, last)
+        for kind, count in tally.by_kind.items():
+            self._events[kind] = self._events.get(kind, 0) + count
+        self._events_after = tally.last_id
 
     def families(self) -> Iterator[Metric]:
-        r = self._reading
-        yield _gauge("dialer_attempts", "attempts by state", "state", r.attempts)
-        yield _total("dialer_calls_placed", "calls sb-api accepted (or may have)", r.placed)
+        r, db = self._reading, self._reading.db
+        yield _gauge("dialer_attempts", "attempts by state", "state", db.attempts)
+        yield _total("dialer_calls_placed", "calls sb-api accepted (or may have)", db.placed)
         yield _counter(
-            "dialer_sbapi_failures", "sb-api requests that placed no call", "kind", r.failures
+            "dialer_sbapi_failures", "sb-api requests that placed no call", "kind", db.failures
         )
         yield _counter(
-            "dialer_call_outcomes", "finished calls by category", "category", r.categories
+            "dialer_call_outcomes", "finished calls by category", "category", db.categories
         )
-        yield _gauge("dialer_contacts", "contacts by status", "status", r.contacts)
-        yield _gauge("dialer_contact_outcomes", "contacts by final outcome", "outcome", r.outcomes)
-        yield _gauge("dialer_callbacks", "CRM callbacks by status", "status", r.callbacks)
+        yield _gauge("dialer_contacts", "contacts by status", "status", db.contacts)
+        yield _gauge("dialer_contact_outcomes", "contacts by final outcome", "outcome", db.outcomes)
+        yield _gauge("dialer_callbacks", "CRM callbacks by status", "status", db.callbacks)
         yield _counter(
             "dialer_events_received", "webhook events stored, by kind", "kind", self._events
         )
@@ -148,7 +129,7 @@ class ServiceMetrics:
             f"sb-api request to answer, calls of the last {LATENCY_WINDOW}",
             labels=["quantile"],
         )
-        for quantile, value in _quantiles(r.latencies):
+        for quantile, value in _quantiles(db.latencies):
             latency.add_metric([str(quantile)], value)
         yield latency
         yield _gauge("dialer_queue_jobs", "arq jobs waiting", "state", r.queue)
@@ -171,54 +152,6 @@ class _Collector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return list(self._metrics.families())
-
-
-async def _read_database(session: AsyncSession, r: _Reading, now: datetime) -> None:
-    rows = await session.execute(
-        select(
-            Attempt.state,
-            Attempt.category,
-            Attempt.sent_at.is_not(None),
-            Attempt.responded_at.is_not(None),
-            func.count(),
-        ).group_by(
-            Attempt.state,
-            Attempt.category,
-            Attempt.sent_at.is_not(None),
-            Attempt.responded_at.is_not(None),
-        )
-    )
-    for state, category, sent, responded, count in rows:
-        r.attempts[state] = r.attempts.get(state, 0) + count
-        if category is not None:
-            r.categories[category] = r.categories.get(category, 0) + count
-        if state in _PLACED:
-            r.placed += count
-        elif state == _A.REJECTED and responded:
-            r.failures["rejected"] += count
-        elif state == _A.REJECTED and sent:
-            r.failures["not_sent"] += count
-    r.contacts = await _grouped(session, Contact.status)
-    r.outcomes = await _grouped(session, Contact.outcome)
-    r.callbacks = await _grouped(session, Callback.status)
-    recent = await session.execute(
-        select(Attempt.sent_at, Attempt.responded_at).where(
-            Attempt.state.in_(_ANSWERED_STATES),
-            Attempt.claimed_at >= now - LATENCY_WINDOW,
-            Attempt.sent_at.is_not(None),
-            Attempt.responded_at.is_not(None),
-        )
-    )
-    r.latencies = sorted(
-        max((answered - sent).total_seconds(), 0.0)
-        for sent, answered in recent
-        if sent is not None and answered is not None
-    )
-
-
-async def _grouped(session: AsyncSession, column: InstrumentedAttribute[Any]) -> dict[str, int]:
-    rows = await session.execute(select(column, func.count()).group_by(column))
-    return {str(value): count for value, count in rows if value is not None}
 
 
 async def _read_redis(resources: Resources, r: _Reading) -> None:

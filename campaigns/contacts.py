@@ -27,6 +27,11 @@ def _member(enum: type[E], field: str, value: str) -> E:
         raise Invalid(field, f"unknown value {value!r}; one of {choices}") from None
 
 
+async def has_any(session: AsyncSession, campaign_id: int) -> bool:
+    first = select(Contact.id).where(Contact.campaign_id == campaign_id).limit(1)
+    return await session.scalar(first) is not None
+
+
 async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
     contact = await session.get(Contact, contact_id)
     if contact is None:

@@ -35,6 +35,7 @@ __all__ = [
     "alembic_config",
     "create_engine",
     "ensure_writing",
+    "ping",
     "session_factory",
     "upgrade",
     "write_transaction",
@@ -100,6 +101,12 @@ def _switch_to_wal(cursor: Any, deadline: float) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get(_BEGIN, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raises unless the database answers a query."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

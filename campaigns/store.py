@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -210,6 +210,18 @@ async def cancel(
         .values(status=ContactStatus.DONE, outcome=Outcome.CANCELLED, next_attempt_at=None)
     )
     return campaign
+
+
+async def discard(session: AsyncSession, campaign_id: int) -> None:
+    """Delete a campaign whose creation could not be completed (its contacts go with it)."""
+    ensure_writing(session)
+    await session.execute(delete(Campaign).where(Campaign.id == campaign_id))
+
+
+async def any_due_to_start(session: AsyncSession, *, now: datetime) -> bool:
+    """Whether `activate_due` would start a campaign now: a read, before taking the write lock."""
+    due = select(Campaign.id).where(Campaign.status == S.SCHEDULED, Campaign.start_at <= now)
+    return await session.scalar(due.limit(1)) is not None
 
 
 async def activate_due(session: AsyncSession, *, now: datetime) -> list[int]:

@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import claims, store
 from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
-from campaigns.states import CampaignStatus
-from campaigns.tables import Campaign
 from dialer.limits import ConcurrencyLimiter, cps_backlog
 from workers.resources import Resources
 
@@ -140,12 +137,8 @@ class Pacer:
         """One round: start due scheduled campaigns, claim, lease, enqueue; the attempt ids."""
         res = self.resources
         async with res.sessions() as session:
-            starting = await session.scalar(
-                select(Campaign.id)
-                .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.start_at <= now)
-                .limit(1)
-            )
-        if starting is not None:
+            starting = await store.any_due_to_start(session, now=now)
+        if starting:
             async with write_transaction(res.sessions) as session:
                 await store.activate_due(session, now=now)
         chosen, limits = await self._choose(now)

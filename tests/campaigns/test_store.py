@@ -316,6 +316,30 @@ async def test_activate_due(sessions: Sessions) -> None:
     }
 
 
+async def test_any_due_to_start_sees_what_activate_due_would_start(sessions: Sessions) -> None:
+    await insert_campaign(sessions, status="scheduled", start_at=LATER)
+    await insert_campaign(sessions, status="running", start_at=NOW)
+    async with sessions() as session:
+        assert not await store.any_due_to_start(session, now=NOW)
+    await insert_campaign(sessions, status="scheduled", start_at=NOW)
+    async with sessions() as session:
+        assert await store.any_due_to_start(session, now=NOW)
+
+
+async def test_discard_deletes_the_campaign_and_its_contacts(sessions: Sessions) -> None:
+    kept, discarded = await insert_campaign(sessions), await insert_campaign(sessions)
+    await insert_contacts(sessions, kept, range(2))
+    await insert_contacts(sessions, discarded, range(2, 5))
+    async with write_transaction(sessions) as session:
+        await store.discard(session, discarded)
+    async with sessions() as session:
+        left = await session.execute(select(Contact.campaign_id))
+        assert (await session.get(Campaign, discarded), sorted(left.scalars())) == (
+            None,
+            [kept] * 2,
+        )
+
+
 async def patch(sessions: Sessions, campaign_id: int, changes: dict[str, Any]) -> Campaign:
     async with write_transaction(sessions) as session:
         return await store.patch(
