@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 import httpx
@@ -25,6 +25,7 @@ from api.webhooks import MAX_BODY_BYTES, MaskWebhookToken, mask_token
 from campaigns import inbox as inbox_module
 from campaigns.apply import AppliedEvent, Call
 from campaigns.tables import Attempt, Contact, Dnc, Event
+from dialer.events import BodyFormat
 from dialer.events import Event as MttEvent
 from dialer.limits import ConcurrencyLimiter
 from dialer.settings import Settings
@@ -81,17 +82,7 @@ async def post(client: httpx.AsyncClient, attempt_id: int | str, event: str, **e
     return response.json()
 
 
-FORMATS = [
-    "json",
-    "json_list",
-    "data_object",
-    "data_string",
-    "braced_string",
-    "data_braced",
-    "kv",
-    "form",
-    "query",
-]
+FORMATS: tuple[BodyFormat, ...] = get_args(BodyFormat)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

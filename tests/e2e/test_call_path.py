@@ -244,6 +244,17 @@ SURVIVOR_PLAYS: dict[str, Expected] = dict.fromkeys("0346789", PLAYS["0"]) | {
 CRASH_CPS = 20.0
 
 
+def start_survivors(
+    start_cluster: StartCluster, prefix: str
+) -> tuple[Cluster, int, list[str], int]:
+    """Two workers dialing 200 contacts scripted by SURVIVOR_PLAYS: the cluster, the campaign's
+    id, the numbers and how many calls the scripts make."""
+    numbers = phones(200, prefix)
+    expected_calls = sum(len(SURVIVOR_PLAYS[p[-1]].causes) for p in numbers)
+    cluster = start_cluster(rules=simulator_rules(SURVIVOR_PLAYS), workers=2, cps=CRASH_CPS)
+    return cluster, cluster.create_campaign(campaign_body(numbers)), numbers, expected_calls
+
+
 def wait_requests(cluster: Cluster, count: int) -> None:
     def reached() -> bool | None:
         return True if cluster.sim_stats()["requests"] >= count else None
@@ -274,10 +285,7 @@ def assert_survived(cluster: Cluster, campaign_id: int, numbers: list[str]) -> C
 def test_a_sigkilled_worker_loses_no_contact_and_doubles_no_call(
     start_cluster: StartCluster,
 ) -> None:
-    numbers = phones(200, "912")
-    expected_calls = sum(len(SURVIVOR_PLAYS[p[-1]].causes) for p in numbers)
-    cluster = start_cluster(rules=simulator_rules(SURVIVOR_PLAYS), workers=2, cps=CRASH_CPS)
-    campaign_id = cluster.create_campaign(campaign_body(numbers))
+    cluster, campaign_id, numbers, expected_calls = start_survivors(start_cluster, "912")
     # kill one, start another, kill the other: whichever led the pacing was killed in it
     wait_requests(cluster, expected_calls // 4)
     cluster.kill_worker(0)
@@ -294,10 +302,7 @@ def test_a_sigkilled_worker_loses_no_contact_and_doubles_no_call(
 def test_redis_crashing_and_restarting_loses_and_doubles_nothing(
     start_cluster: StartCluster,
 ) -> None:
-    numbers = phones(200, "913")
-    expected_calls = sum(len(SURVIVOR_PLAYS[p[-1]].causes) for p in numbers)
-    cluster = start_cluster(rules=simulator_rules(SURVIVOR_PLAYS), workers=2, cps=CRASH_CPS)
-    campaign_id = cluster.create_campaign(campaign_body(numbers))
+    cluster, campaign_id, numbers, expected_calls = start_survivors(start_cluster, "913")
     wait_requests(cluster, expected_calls // 3)
     cluster.crash_redis()
     time.sleep(2)  # the workers see it gone: the pacer and the dial jobs fail against it

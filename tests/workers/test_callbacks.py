@@ -28,6 +28,7 @@ from dialer.redis_server import RedisServer
 from dialer.settings import Settings
 from tests.dialer.sbapi_server import LoopbackServer, Reply
 from tests.factories import T0, insert_call
+from tests.workers.support import settings_for
 from workers import callbacks as jobs
 from workers.resources import RESOURCES, Resources, close_resources, open_resources
 
@@ -39,12 +40,11 @@ PHONE = "79101234567"
 
 @pytest.fixture
 def settings(db_url: str, redis_server: RedisServer, data_dir: Path) -> Settings:
-    return Settings(
-        _env_file=None,
+    return settings_for(
+        None,
+        db_url,
+        redis_server.url,
         data_dir=data_dir,
-        database_url=db_url,
-        redis_url=redis_server.url,
-        sb_login="login",
         webhook_token=SecretStr(WEBHOOK_TOKEN),
         crm_callback_secret=SecretStr(GLOBAL_SECRET),
     )
