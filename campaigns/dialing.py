@@ -2,7 +2,8 @@
 
 Every step is a compare-and-set on the attempt's state, so two dial jobs for one attempt (a
 retried arq job, a second worker) send at most one request, and a step that lost the race
-changes nothing. The job calls these inside `write_transaction`, one step per transaction:
+changes nothing. The job runs each as one step of the worker's group commit
+(campaigns/group_commit.py), inside a write transaction it may share with other jobs' steps:
 
     begin        claimed → sending, then the checks right before the call: the campaign still
                  running, the number not on the do-not-call list, the daily answered cap
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from campaigns.db import ensure_writing
 from campaigns.frequency import answered_today, next_day_opening
@@ -66,17 +67,17 @@ class Stopped:
     reason: str
 
 
-async def begin(
-    session: AsyncSession, attempt_id: int, *, now: datetime, cap: int, setup: CallSetup
+def begin(
+    session: Session, attempt_id: int, *, now: datetime, cap: int, setup: CallSetup
 ) -> Call | Stopped | None:
     """Take the attempt (None if it is not `claimed`: someone else owns it) and check it."""
     ensure_writing(session)
-    taken = await _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
+    taken = _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
     if not taken:
         return None
-    attempt = await session.get_one(Attempt, attempt_id)
-    contact = await session.get_one(Contact, attempt.contact_id)
-    campaign = await session.get_one(Campaign, attempt.campaign_id)
+    attempt = session.get_one(Attempt, attempt_id)
+    contact = session.get_one(Contact, attempt.contact_id)
+    campaign = session.get_one(Campaign, attempt.campaign_id)
 
     def stop(reason: str) -> Stopped:
         attempt.state = AttemptState.REJECTED
@@ -88,10 +89,10 @@ async def begin(
         return stop(f"campaign {campaign.status}")
     if contact.status != ContactStatus.DIALING:
         return stop(f"contact {contact.status}")
-    if await session.get(Dnc, contact.phone) is not None:  # stored numbers are normalised
+    if session.get(Dnc, contact.phone) is not None:  # stored numbers are normalised
         _finish(contact, Outcome.DNC)
         return stop("do-not-call")
-    if cap > 0 and await answered_today(session, contact.phone, now) >= cap:
+    if cap > 0 and answered_today(session, contact.phone, now) >= cap:
         reschedule(contact, campaign, next_day_opening(campaign, contact.timezone, now))
         return stop("frequency cap")
     try:
@@ -102,10 +103,10 @@ async def begin(
     return Call(attempt_id, campaign.id, campaign.max_concurrent, request)
 
 
-async def mark_sent(session: AsyncSession, attempt_id: int, now: datetime) -> bool:
+def mark_sent(session: Session, attempt_id: int, now: datetime) -> bool:
     """Record that the request is going out now; False if the sweeper took it back first."""
     ensure_writing(session)
-    marked = await session.execute(
+    marked = session.execute(
         update(Attempt)
         .where(
             Attempt.id == attempt_id,
@@ -118,11 +119,11 @@ async def mark_sent(session: AsyncSession, attempt_id: int, now: datetime) -> bo
     return marked.scalar_one_or_none() is not None
 
 
-async def accepted(session: AsyncSession, attempt_id: int, call_id: str, now: datetime) -> None:
+def accepted(session: Session, attempt_id: int, call_id: str, now: datetime) -> None:
     """sending → accepted; an attempt an event already moved on only gets the CallID and the
     response time it lacks."""
     ensure_writing(session)
-    if await _move(
+    if _move(
         session,
         attempt_id,
         AttemptState.SENDING,
@@ -131,7 +132,7 @@ async def accepted(session: AsyncSession, attempt_id: int, call_id: str, now: da
         responded_at=now,
     ):
         return
-    await session.execute(
+    session.execute(
         update(Attempt)
         .where(Attempt.id == attempt_id)
         .values(
@@ -141,14 +142,12 @@ async def accepted(session: AsyncSession, attempt_id: int, call_id: str, now: da
     )
 
 
-async def rejected(
-    session: AsyncSession, attempt_id: int, answer: Rejected, now: datetime
-) -> str | None:
+def rejected(session: Session, attempt_id: int, answer: Rejected, now: datetime) -> str | None:
     """sending → rejected, and what it means for the contact (and the campaign, for an
     account error); the contact's new state as text, None if the attempt was not `sending`."""
     ensure_writing(session)
     error = _clip(answer.error)
-    if not await _move(
+    if not _move(
         session,
         attempt_id,
         AttemptState.SENDING,
@@ -158,24 +157,24 @@ async def rejected(
         responded_at=now,
     ):
         return None
-    attempt = await session.get_one(Attempt, attempt_id)
-    contact = await session.get_one(Contact, attempt.contact_id)
-    campaign = await session.get_one(Campaign, attempt.campaign_id)
+    attempt = session.get_one(Attempt, attempt_id)
+    contact = session.get_one(Contact, attempt.contact_id)
+    campaign = session.get_one(Campaign, attempt.campaign_id)
     if answer.reason is RejectReason.INVALID_B_NUMBER:
         _finish(contact, Outcome.INVALID_NUMBER)
     elif answer.reason is RejectReason.ACCOUNT:
-        await _pause(session, campaign, f"sb-api refused the account: {error}", now)
+        _pause(session, campaign, f"sb-api refused the account: {error}", now)
         back_to_waiting(contact, campaign)
     else:
         _finish(contact, Outcome.FAILED)
     return contact.status if contact.outcome is None else contact.outcome
 
 
-async def not_sent(session: AsyncSession, attempt_id: int, error: str, now: datetime) -> bool:
+def not_sent(session: Session, attempt_id: int, error: str, now: datetime) -> bool:
     """Nothing reached MTT: the attempt is rejected, the contact tried again soon and this
     does not count as an attempt. False if the attempt was not `sending`."""
     ensure_writing(session)
-    if not await _move(
+    if not _move(
         session,
         attempt_id,
         AttemptState.SENDING,
@@ -183,17 +182,17 @@ async def not_sent(session: AsyncSession, attempt_id: int, error: str, now: date
         error=_clip(f"not sent: {error}"),
     ):
         return False
-    attempt = await session.get_one(Attempt, attempt_id)
-    contact = await session.get_one(Contact, attempt.contact_id)
-    campaign = await session.get_one(Campaign, attempt.campaign_id)
+    attempt = session.get_one(Attempt, attempt_id)
+    contact = session.get_one(Contact, attempt.contact_id)
+    campaign = session.get_one(Campaign, attempt.campaign_id)
     reschedule(contact, campaign, now + NOT_SENT_RETRY)
     return True
 
 
-async def unknown(session: AsyncSession, attempt_id: int, error: str, now: datetime) -> bool:
+def unknown(session: Session, attempt_id: int, error: str, now: datetime) -> bool:
     """The request may have been processed: never sent again; webhooks or the sweeper decide."""
     ensure_writing(session)
-    return await _move(
+    return _move(
         session,
         attempt_id,
         AttemptState.SENDING,
@@ -203,10 +202,8 @@ async def unknown(session: AsyncSession, attempt_id: int, error: str, now: datet
     )
 
 
-async def _move(
-    session: AsyncSession, attempt_id: int, source: str, target: str, **values: Any
-) -> bool:
-    moved = await session.execute(
+def _move(session: Session, attempt_id: int, source: str, target: str, **values: Any) -> bool:
+    moved = session.execute(
         update(Attempt)
         .where(Attempt.id == attempt_id, Attempt.state == source)
         .values(state=target, **values)
@@ -216,14 +213,14 @@ async def _move(
     return moved.scalar_one_or_none() is not None
 
 
-async def _pause(session: AsyncSession, campaign: Campaign, reason: str, now: datetime) -> None:
-    await session.execute(
+def _pause(session: Session, campaign: Campaign, reason: str, now: datetime) -> None:
+    session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.RUNNING)
         .values(status=CampaignStatus.PAUSED, status_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    await session.refresh(campaign)
+    session.refresh(campaign)
 
 
 def _finish(contact: Contact, outcome: Outcome) -> None:

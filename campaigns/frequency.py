@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from campaigns.apply import ANSWERED
 from campaigns.outcomes import opening_for, window_of
@@ -29,9 +29,9 @@ def moscow_day(now: datetime) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def answered_today(session: AsyncSession, number: str, now: datetime) -> int:
+def answered_today(session: Session, number: str, now: datetime) -> int:
     start, end = moscow_day(now)
-    count = await session.execute(
+    count = session.execute(
         select(func.count())
         .select_from(Attempt)
         .where(

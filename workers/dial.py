@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from campaigns import dialing
-from campaigns.db import write_transaction
 from campaigns.dialing import Call, Stopped
 from dialer.sbapi import Accepted, NotSent, OutcomeUnknown
 from workers.resources import Resources, from_ctx
@@ -26,14 +25,10 @@ log = logging.getLogger(__name__)
 async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     """The arq job; its result says what became of the attempt."""
     res = from_ctx(ctx)
-    async with write_transaction(res.sessions) as session:
-        begun = await dialing.begin(
-            session,
-            attempt_id,
-            now=res.clock(),
-            cap=res.settings.daily_answered_cap,
-            setup=res.setup,
-        )
+    now, cap = res.clock(), res.settings.daily_answered_cap
+    begun = await res.writes.run(
+        lambda session: dialing.begin(session, attempt_id, now=now, cap=cap, setup=res.setup)
+    )
     if begun is None:
         return "not claimed: another job owns it"
     if isinstance(begun, Stopped):
@@ -51,9 +46,9 @@ async def _send(res: Resources, call: Call) -> str:
         raise
     except Exception as error:  # Redis is down: nothing was sent
         return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
-    async with write_transaction(res.sessions) as session:
-        if not await dialing.mark_sent(session, call.attempt_id, res.clock()):
-            return "taken back by the sweeper before sending"
+    now = res.clock()
+    if not await res.writes.run(lambda session: dialing.mark_sent(session, call.attempt_id, now)):
+        return "taken back by the sweeper before sending"
     try:
         answer = await res.sbapi.place_call(call.request)
     except NotSent as error:
@@ -66,23 +61,29 @@ async def _send(res: Resources, call: Call) -> str:
     except Exception as error:
         log.exception("placing the call of attempt %d failed", call.attempt_id)
         return await _unknown(res, call, f"{type(error).__name__}: {error}")
-    async with write_transaction(res.sessions) as session:
-        if isinstance(answer, Accepted):
-            await dialing.accepted(session, call.attempt_id, answer.call_id, res.clock())
-            return f"accepted: {answer.call_id}"
-        settled = await dialing.rejected(session, call.attempt_id, answer, res.clock())
+    now = res.clock()
+    if isinstance(answer, Accepted):
+        call_id = answer.call_id
+        await res.writes.run(
+            lambda session: dialing.accepted(session, call.attempt_id, call_id, now)
+        )
+        return f"accepted: {call_id}"
+    rejection = answer
+    settled = await res.writes.run(
+        lambda session: dialing.rejected(session, call.attempt_id, rejection, now)
+    )
     await res.release_leases(lease)
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
 
 
 async def _not_sent(res: Resources, call: Call, error: str) -> str:
-    async with write_transaction(res.sessions) as session:
-        await dialing.not_sent(session, call.attempt_id, error, res.clock())
+    now = res.clock()
+    await res.writes.run(lambda session: dialing.not_sent(session, call.attempt_id, error, now))
     await res.release_leases([(call.attempt_id, call.campaign_id)])
     return f"not sent: {error}"
 
 
 async def _unknown(res: Resources, call: Call, error: str) -> str:
-    async with write_transaction(res.sessions) as session:
-        await dialing.unknown(session, call.attempt_id, error, res.clock())
+    now = res.clock()
+    await res.writes.run(lambda session: dialing.unknown(session, call.attempt_id, error, now))
     return f"unknown: {error}"

@@ -20,6 +20,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import create_engine, session_factory
+from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
 from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
 from dialer.mtt_rpc import MttRpcClient
@@ -41,9 +42,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RESOURCES = "resources"
+"""The key of the `Resources` in arq's ctx."""
 KEEPALIVE = 200
 """Idle connections kept to sb-api and CRMs: enough for the highest rates worth configuring."""
-"""The key of the `Resources` in arq's ctx."""
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -56,6 +57,8 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    writes: GroupCommit
+    """The dial jobs' writes, committed together (campaigns/group_commit.py)."""
     redis: ArqRedis
     http: httpx.AsyncClient
     sbapi: SbApiClient
@@ -121,10 +124,13 @@ async def open_resources(
         await http.aclose()
         await engine.dispose()
         raise
+    writes = GroupCommit(engine)
+    writes.start()
     return Resources(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
+        writes=writes,
         redis=redis,
         http=http,
         sbapi=sbapi,
@@ -147,6 +153,7 @@ async def close_resources(resources: Resources) -> None:
     for task in tasks:
         with suppress(asyncio.CancelledError):
             await task
+    await resources.writes.close()
     await resources.http.aclose()
     await resources.engine.dispose()
 

@@ -15,10 +15,10 @@ import logging
 import signal
 
 from arq.connections import ArqRedis
-from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from dialer.settings import Settings
+from workers.arq_worker import Worker
 from workers.resources import RESOURCES, Resources
 from workers.settings import on_shutdown, worker_settings
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from campaigns import claims, dialing, dnc
 from campaigns.claims import Claim, Due
@@ -28,6 +30,7 @@ SETUP = CallSetup(
 )
 
 Sessions = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 
 
 async def claimed(
@@ -43,9 +46,16 @@ async def claimed(
     return claim
 
 
-async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> Call | Stopped | None:
+async def write(sessions: Sessions, step: Callable[[Session], T]) -> T:
+    """Run a step of the dial job in a write transaction of its own."""
     async with write_transaction(sessions) as session:
-        return await dialing.begin(session, attempt_id, now=NOW, cap=cap, setup=SETUP)
+        return await session.run_sync(step)
+
+
+async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> Call | Stopped | None:
+    return await write(
+        sessions, lambda s: dialing.begin(s, attempt_id, now=NOW, cap=cap, setup=SETUP)
+    )
 
 
 async def rows(sessions: Sessions, claim: Claim) -> tuple[Attempt, Contact, Campaign]:
@@ -193,10 +203,8 @@ async def test_a_request_sb_api_would_refuse_is_never_sent(
 async def test_marking_sent_is_a_compare_and_set(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    async with write_transaction(sessions) as session:
-        assert await dialing.mark_sent(session, claim.attempt_id, NOW)
-    async with write_transaction(sessions) as session:
-        assert not await dialing.mark_sent(session, claim.attempt_id, NOW)
+    assert await write(sessions, lambda s: dialing.mark_sent(s, claim.attempt_id, NOW))
+    assert not await write(sessions, lambda s: dialing.mark_sent(s, claim.attempt_id, NOW))
     attempt, _, _ = await rows(sessions, claim)
     assert attempt.sent_at == NOW
 
@@ -204,8 +212,7 @@ async def test_marking_sent_is_a_compare_and_set(sessions: Sessions) -> None:
 async def test_accepted_records_the_call_id(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    async with write_transaction(sessions) as session:
-        await dialing.accepted(session, claim.attempt_id, "00035c7d92bb061e", NOW)
+    await write(sessions, lambda s: dialing.accepted(s, claim.attempt_id, "00035c7d92bb061e", NOW))
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.call_id, attempt.responded_at) == (
         "accepted",
@@ -219,8 +226,7 @@ async def test_accepted_after_an_early_event_never_moves_back(sessions: Sessions
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
     await set_attempt(sessions, claim.attempt_id, state="originated", call_id="aaaa")
-    async with write_transaction(sessions) as session:
-        await dialing.accepted(session, claim.attempt_id, "bbbb", NOW)
+    await write(sessions, lambda s: dialing.accepted(s, claim.attempt_id, "bbbb", NOW))
     attempt, _, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.call_id, attempt.responded_at) == ("originated", "aaaa", NOW)
 
@@ -244,10 +250,8 @@ async def test_a_refusal_settles_the_contact_by_its_reason(
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
     answer = Rejected(str(claim.attempt_id), reason, "the error text", "00035c7d92bb0000")
-    async with write_transaction(sessions) as session:
-        assert await dialing.rejected(session, claim.attempt_id, answer, NOW) == (
-            outcome or contact_status
-        )
+    settled = await write(sessions, lambda s: dialing.rejected(s, claim.attempt_id, answer, NOW))
+    assert settled == (outcome or contact_status)
     attempt, contact, campaign = await rows(sessions, claim)
     assert (attempt.state, attempt.error, attempt.call_id) == (
         "rejected",
@@ -263,8 +267,7 @@ async def test_a_refusal_settles_the_contact_by_its_reason(
 async def test_not_sent_tries_again_soon_without_counting(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    async with write_transaction(sessions) as session:
-        assert await dialing.not_sent(session, claim.attempt_id, "HTTP 503", NOW)
+    assert await write(sessions, lambda s: dialing.not_sent(s, claim.attempt_id, "HTTP 503", NOW))
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.error) == ("rejected", "not sent: HTTP 503")
     assert (contact.status, contact.next_attempt_at, contact.attempts) == (
@@ -277,8 +280,13 @@ async def test_not_sent_tries_again_soon_without_counting(sessions: Sessions) ->
 async def test_unknown_keeps_the_contact_waiting_for_events(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    async with write_transaction(sessions) as session:
-        assert await dialing.unknown(session, claim.attempt_id, "ReadTimeout", NOW)
-        assert not await dialing.not_sent(session, claim.attempt_id, "late", NOW)
+
+    def unknown_then_not_sent(session: Session) -> tuple[bool, bool]:
+        return (
+            dialing.unknown(session, claim.attempt_id, "ReadTimeout", NOW),
+            dialing.not_sent(session, claim.attempt_id, "late", NOW),
+        )
+
+    assert await write(sessions, unknown_then_not_sent) == (True, False)
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.error, contact.status) == ("unknown", "ReadTimeout", "dialing")
