@@ -207,8 +207,19 @@ class ConcurrencyLimiter:
 
     async def acquire(self, member: str, scopes: Sequence[Scope]) -> bool:
         """Take a lease in every scope at once, or in none. Re-acquiring renews the lease."""
-        args: list[Any] = [member, self._lease_ms, *(s.limit for s in scopes)]
-        return bool(await self._acquire(keys=[s.key for s in scopes], args=args))
+        (granted,) = await self.acquire_many([(member, scopes)])
+        return granted
+
+    async def acquire_many(self, leases: Sequence[tuple[str, Sequence[Scope]]]) -> list[bool]:
+        """`acquire` for each (member, scopes) in turn, in one round trip: the pacer takes a
+        tick's leases while it holds the database's write lock."""
+        if not leases:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member, scopes in leases:
+                args: list[Any] = [member, self._lease_ms, *(s.limit for s in scopes)]
+                await self._acquire(keys=[s.key for s in scopes], args=args, client=pipe)
+            return [bool(granted) for granted in await pipe.execute()]
 
     async def release(self, member: str, scopes: Sequence[Scope]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -198,13 +198,15 @@ class Pacer:
         leased: list[Claim] = []
         try:
             async with write_transaction(res.sessions) as session:
-                refused: list[Claim] = []
-                for item in await claims.claim(session, chosen, now):
-                    scopes = res.scopes(item.campaign_id, limits[item.campaign_id])
-                    if await res.concurrency.acquire(str(item.attempt_id), scopes):
-                        leased.append(item)
-                    else:
-                        refused.append(item)
+                claimed = await claims.claim(session, chosen, now)
+                granted = await res.concurrency.acquire_many(
+                    [
+                        (str(c.attempt_id), res.scopes(c.campaign_id, limits[c.campaign_id]))
+                        for c in claimed
+                    ]
+                )
+                leased = [c for c, ok in zip(claimed, granted, strict=True) if ok]
+                refused = [c for c, ok in zip(claimed, granted, strict=True) if not ok]
                 await claims.release_claims(session, refused, statuses)
         except BaseException:
             await res.release_leases([(c.attempt_id, c.campaign_id) for c in leased])

@@ -70,6 +70,19 @@ async def test_concurrency_is_all_or_nothing_across_scopes(redis_client: Redis) 
     assert await limiter.acquire("2", [glob, camp])  # renewing a held lease never fails
 
 
+async def test_many_leases_are_taken_in_turn_in_one_round_trip(redis_client: Redis) -> None:
+    limiter = ConcurrencyLimiter(redis_client, lease_seconds=60)
+    glob, camp = Scope("g", 3), Scope("c", 2)
+    await redis_client.script_flush()  # the pipeline must load the script itself
+    granted = await limiter.acquire_many(
+        [("1", [glob, camp]), ("2", [glob, camp]), ("3", [glob, camp]), ("4", [glob])]
+    )
+    assert granted == [True, True, False, True]
+    assert await limiter.holders(glob) == ["1", "2", "4"]
+    assert await limiter.holders(camp) == ["1", "2"]
+    assert await limiter.acquire_many([]) == []
+
+
 async def test_expired_leases_free_their_slots(redis_client: Redis) -> None:
     limiter = ConcurrencyLimiter(redis_client, lease_seconds=0.2)
     scope = Scope("g", 1)
