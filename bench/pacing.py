@@ -1,6 +1,6 @@
 """Pacing across worker processes: the CPS limit kept and used, and the rate with no limit.
 
-    uv run python -m bench.pacing [--limits 20 100] [--seconds 20] [--workers 4]
+    uv run python -m bench.pacing [--limits 20 100] [--seconds 20] [--workers 4] [--jitter J]
 
 For each limit L: a fresh cluster (tests/e2e/cluster.py: redis-server, SQLite, `dialer
 simulate`, `dialer api`, `--workers` × `dialer worker`, all on loopback) with DIALER_CPS=L runs
@@ -132,6 +132,11 @@ def durations(cluster: Cluster) -> list[float]:
     ]
 
 
+def settings_of(options: argparse.Namespace) -> dict[str, str]:
+    jitter = {} if options.jitter is None else {"CPS_JITTER": str(options.jitter)}
+    return PRODUCTION | jitter
+
+
 def paced(workdir: Path, limit: float, options: argparse.Namespace) -> Paced:
     count = round(limit * options.seconds)
     with Cluster(
@@ -141,7 +146,7 @@ def paced(workdir: Path, limit: float, options: argparse.Namespace) -> Paced:
         workers=options.workers,
         cps=limit,
         max_concurrent=options.max_concurrent,
-        settings=PRODUCTION,
+        settings=settings_of(options),
     ) as cluster:
         campaign_id, completed = run_campaign(
             cluster, count, options.max_concurrent, timeout=4 * options.seconds + 60
@@ -196,7 +201,7 @@ def unlimited(workdir: Path, options: argparse.Namespace) -> tuple[float, float]
         workers=options.workers,
         cps=NO_LIMIT,
         max_concurrent=10 * count,
-        settings=PRODUCTION,
+        settings=settings_of(options),
     ) as cluster:
         run_campaign(cluster, count, 10_000, timeout=240)
         try:
@@ -217,6 +222,12 @@ def main() -> None:
     parser.add_argument("--max-concurrent", type=int, default=300)
     parser.add_argument("--time-factor", type=float, default=0.05)
     parser.add_argument("--unlimited", type=int, default=2000, help="contacts of the no-limit run")
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        help="DIALER_CPS_JITTER (default: the service's): the admission log's window is 1 s + "
+        "this, so the rate is L / (1 + jitter) at most",
+    )
     parser.add_argument("--connections", type=int, default=32, help="of the bare httpx loop")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pacing-") as tmp:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
+from campaigns.windows import load_calendars
 from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
 from dialer.mtt_rpc import MttRpcClient
 from dialer.redial import RedialPolicy
@@ -109,6 +110,7 @@ async def open_resources(
     settings: Settings, redis: ArqRedis, *, clock: Callable[[], datetime] = utc_now
 ) -> Resources:
     preload_http_stack()
+    load_calendars(clock())
     engine = create_engine(settings.database)
     # no pool bound: a request admitted by the CPS limiter must leave at once, not queue for a
     # connection (arq's max_jobs bounds how many are in flight)

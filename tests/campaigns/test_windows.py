@@ -7,10 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campaigns import windows as windows_module
 from campaigns.windows import (
     CallingWindow,
     DailySpan,
     is_open,
+    load_calendars,
     next_closing,
     next_opening,
     parse_hhmm,
@@ -332,3 +334,13 @@ def test_next_closing_is_the_first_shut_moment(
     assert closing >= at
     assert not is_open(schedule, tz, closing)
     assert all(is_open(schedule, tz, moment) for moment in sample_minutes(at, closing))
+
+
+def test_calendars_loaded_ahead_serve_this_year_and_the_next_without_building() -> None:
+    windows_module._russian_calendar.cache_clear()
+    load_calendars(datetime(2026, 12, 31, 20, 0, tzinfo=UTC))
+    built = windows_module._russian_calendar.cache_info().misses
+    assert built == 2
+    for day in (datetime(2026, 12, 31, 9, tzinfo=UTC), datetime(2027, 1, 8, 9, tzinfo=UTC)):
+        is_open(window(("09:00", "21:00"), ("10:00", "20:00")), "Europe/Moscow", day)
+    assert windows_module._russian_calendar.cache_info().misses == built
