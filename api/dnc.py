@@ -66,8 +66,8 @@ async def list_dnc(
 )
 async def add_dnc(body: DncIn, resources: ResourcesDep, response: Response) -> DncEntryOut:
     async with write_transaction(resources.sessions) as session:
-        added = await dnc.add(
-            session, body.phone, source=DncSource.API, now=datetime.now(UTC), reason=body.reason
+        added = await session.run_sync(
+            dnc.add, body.phone, source=DncSource.API, now=datetime.now(UTC), reason=body.reason
         )
         entry = await session.get_one(Dnc, dnc.phone(body.phone))
     if not added:

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from campaigns.db import create_engine, session_factory
+from campaigns.db import Writes, create_engine, session_factory
 from campaigns.inbox_writer import InboxWriter
 from dialer.limits import ConcurrencyLimiter
 from dialer.redial import RedialPolicy
@@ -38,6 +38,8 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    writes: Writes
+    """Write transactions run whole in a thread on SQLite: the webhook inbox's."""
     redis: Redis
     limiter: ConcurrencyLimiter
     arq: ArqRedis
@@ -63,13 +65,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
         stack.push_async_callback(arq.aclose)
         sessions = session_factory(engine)
+        writes = Writes(engine)
+        stack.callback(writes.close)
         limiter = ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         )
         policy = base_policy(settings)
-        inbox = InboxWriter(sessions, base=policy, leases=limiter, jobs=arq)
+        inbox = InboxWriter(writes.run, base=policy, leases=limiter, jobs=arq)
         await stack.enter_async_context(inbox.running())
-        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox)
+        yield Resources(settings, engine, sessions, writes, redis, limiter, arq, policy, inbox)
 
 
 def app_resources(app: FastAPI) -> Resources:

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import flag_modified, instance_state
 
 from campaigns import dnc
@@ -93,11 +92,11 @@ def attempt_id_of(event: Event) -> int | None:
     return number if 0 < number <= _MAX_ID else None
 
 
-async def load_calls(session: AsyncSession, events: Sequence[Event]) -> list[Call | None]:
+def load_calls(session: Session, events: Sequence[Event]) -> list[Call | None]:
     """The call of each event: its attempt by messId, else by CallID (the newest attempt with
     it); None when neither is known. One query, a second only for events matched by CallID."""
     ids = {number for event in events if (number := attempt_id_of(event)) is not None}
-    by_id = await _calls(session, Attempt.id.in_(ids)) if ids else {}
+    by_id = _calls(session, Attempt.id.in_(ids)) if ids else {}
     call_ids = {
         event.call_id
         for event in events
@@ -105,7 +104,7 @@ async def load_calls(session: AsyncSession, events: Sequence[Event]) -> list[Cal
     }
     by_call: dict[str, Call] = {}
     if call_ids:
-        found = await _calls(session, Attempt.call_id.in_(call_ids))
+        found = _calls(session, Attempt.call_id.in_(call_ids))
         by_call = {
             call.attempt.call_id: call for _, call in sorted(found.items()) if call.attempt.call_id
         }
@@ -116,21 +115,19 @@ async def load_calls(session: AsyncSession, events: Sequence[Event]) -> list[Cal
     ]
 
 
-async def _calls(session: AsyncSession, condition: ColumnElement[bool]) -> dict[int, Call]:
+def _calls(session: Session, condition: ColumnElement[bool]) -> dict[int, Call]:
     """Attempts and contacts are locked on PostgreSQL (in id order, against deadlocks), so
     that nothing changes them between this read and the commit; SQLite's write transaction
     holds the whole database already."""
-    rows = (
-        await session.execute(
-            select(Attempt, Contact)
-            .join(Contact, Contact.id == Attempt.contact_id)
-            .options(*_UNUSED)
-            .where(condition)
-            .order_by(Attempt.id)
-            .with_for_update(of=[Attempt, Contact])
-        )
+    rows = session.execute(
+        select(Attempt, Contact)
+        .join(Contact, Contact.id == Attempt.contact_id)
+        .options(*_UNUSED)
+        .where(condition)
+        .order_by(Attempt.id)
+        .with_for_update(of=[Attempt, Contact])
     ).all()
-    campaigns = await _campaigns(session, {attempt.campaign_id for attempt, _ in rows})
+    campaigns = _campaigns(session, {attempt.campaign_id for attempt, _ in rows})
     return {
         attempt.id: Call(attempt, contact, campaigns[attempt.campaign_id])
         for attempt, contact in rows
@@ -138,17 +135,17 @@ async def _calls(session: AsyncSession, condition: ColumnElement[bool]) -> dict[
     }
 
 
-async def _campaigns(session: AsyncSession, ids: set[int]) -> dict[int, Campaign]:
+def _campaigns(session: Session, ids: set[int]) -> dict[int, Campaign]:
     """Read apart from the attempts: joined, the campaign's columns (JSON among them) would be
     converted again on every row, and a batch's events are mostly of one campaign."""
     if not ids:
         return {}
-    found = await session.scalars(select(Campaign).where(Campaign.id.in_(ids)))
+    found = session.scalars(select(Campaign).where(Campaign.id.in_(ids)))
     return {campaign.id: campaign for campaign in found}
 
 
-async def load_call(session: AsyncSession, attempt_id: int) -> Call | None:
-    return (await _calls(session, Attempt.id == attempt_id)).get(attempt_id)
+def load_call(session: Session, attempt_id: int) -> Call | None:
+    return (_calls(session, Attempt.id == attempt_id)).get(attempt_id)
 
 
 _UNUSED = (defer(Contact.vars, raiseload=True),)
@@ -173,8 +170,8 @@ def uniform_updates(calls: Iterable[Call | None]) -> None:
                     flag_modified(state.obj(), name)
 
 
-async def apply_event(
-    session: AsyncSession,
+def apply_event(
+    session: Session,
     event: Event,
     call: Call,
     *,
@@ -194,9 +191,9 @@ async def apply_event(
     elif event.kind is EventKind.ORIGINATE:
         _originate(attempt, now)
     elif event.kind is EventKind.HANGUP:
-        outcome, release = await _hang_up(session, event, call, base, now)
+        outcome, release = _hang_up(session, event, call, base, now)
     else:
-        digit = await _notify(session, event, call, now)
+        digit = _notify(session, event, call, now)
     return AppliedEvent(
         attempt_id=attempt.id,
         campaign_id=attempt.campaign_id,
@@ -214,8 +211,8 @@ def _originate(attempt: Attempt, now: datetime) -> None:
         attempt.originated_at = attempt.originated_at or now
 
 
-async def _hang_up(
-    session: AsyncSession, event: Event, call: Call, base: RedialPolicy, now: datetime
+def _hang_up(
+    session: Session, event: Event, call: Call, base: RedialPolicy, now: datetime
 ) -> tuple[str | None, bool]:
     """The callee's leg ended: (the contact's final outcome if settled so, release the lease)."""
     attempt, contact, campaign = call.attempt, call.contact, call.campaign
@@ -224,9 +221,9 @@ async def _hang_up(
         attempt.state = AttemptState.FINISHED
         waiting = contact.status == ContactStatus.DIALING
     elif attempt.state == AttemptState.LOST and attempt.cause is None:
-        waiting = await _waits_on_loss(session, attempt, contact)
+        waiting = _waits_on_loss(session, attempt, contact)
         if waiting:
-            await _undo_loss(session, attempt, contact, campaign, base)
+            _undo_loss(session, attempt, contact, campaign, base)
     else:
         if attempt.state != AttemptState.FINISHED:
             log.warning("hangup for attempt %d in state %s ignored", attempt.id, attempt.state)
@@ -254,7 +251,7 @@ def _cause_and_duration(event: Event) -> tuple[int, int]:
     return event.cause, event.duration
 
 
-async def _waits_on_loss(session: AsyncSession, attempt: Attempt, contact: Contact) -> bool:
+def _waits_on_loss(session: Session, attempt: Attempt, contact: Contact) -> bool:
     """Whether the contact is still scheduled from this attempt's loss (nothing dialed since)."""
     history = history_of(contact)
     if (
@@ -263,14 +260,12 @@ async def _waits_on_loss(session: AsyncSession, attempt: Attempt, contact: Conta
         or history[-1] is not Category.NO_ANSWER
     ):
         return False
-    latest = await session.scalar(
-        select(func.max(Attempt.id)).where(Attempt.contact_id == contact.id)
-    )
+    latest = session.scalar(select(func.max(Attempt.id)).where(Attempt.contact_id == contact.id))
     return latest == attempt.id
 
 
-async def _undo_loss(
-    session: AsyncSession,
+def _undo_loss(
+    session: Session,
     attempt: Attempt,
     contact: Contact,
     campaign: Campaign,
@@ -281,7 +276,7 @@ async def _undo_loss(
     contact.attempts -= 1
     if not policy_of(campaign, base).counts(Category.NO_ANSWER):
         contact.network_attempts -= 1
-    contact.last_cause = await session.scalar(
+    contact.last_cause = session.scalar(
         select(Attempt.cause)
         .where(
             Attempt.contact_id == contact.id,
@@ -309,14 +304,14 @@ def _transfer(event: Event, attempt: Attempt, contact: Contact) -> int | None:
     return None
 
 
-async def _notify(session: AsyncSession, event: Event, call: Call, now: datetime) -> int | None:
+def _notify(session: Session, event: Event, call: Call, now: datetime) -> int | None:
     """The callee chose a notify action (MTT's "null": no choice); opt-out lands in DNC."""
     digit, attempt, campaign = event.digit, call.attempt, call.campaign
     if digit is None:
         return None
     _append_digit(attempt, call.contact, digit)
     if _menu_action(campaign, digit) == "opt_out":
-        await dnc.add(
+        dnc.add(
             session,
             attempt.number,
             source=DncSource.DTMF,

@@ -26,6 +26,7 @@ from typing import Any, Final, Protocol
 from sqlalchemy import String, cast, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from campaigns.apply import AppliedEvent
 from campaigns.db import ensure_writing, write_transaction
@@ -166,7 +167,7 @@ def _row(
     }
 
 
-async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert callback rows, skipping keys already recorded; the new ids."""
     if not rows:
         return []
@@ -177,16 +178,16 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int
         .on_conflict_do_nothing(index_elements=[Callback.dedup_key])
         .returning(Callback.id)
     )
-    return sorted((await session.scalars(statement)).all())
+    return sorted(session.scalars(statement).all())
 
 
-async def _with_callback_url(
-    session: AsyncSession, contact_ids: Iterable[int]
+def _with_callback_url(
+    session: Session, contact_ids: Iterable[int]
 ) -> dict[int, tuple[Contact, Campaign]]:
     ids = set(contact_ids)
     if not ids:
         return {}
-    found = await session.execute(
+    found = session.execute(
         select(Contact, Campaign)
         .join(Campaign, Campaign.id == Contact.campaign_id)
         .where(Contact.id.in_(ids), Campaign.crm_callback_url.is_not(None))
@@ -194,14 +195,14 @@ async def _with_callback_url(
     return {contact.id: (contact, campaign) for contact, campaign in found}
 
 
-async def record_applied(
-    session: AsyncSession, applied: Sequence[AppliedEvent], *, now: datetime
+def record_applied(
+    session: Session, applied: Sequence[AppliedEvent], *, now: datetime
 ) -> list[int]:
     """Callback rows for the final outcomes and DTMF choices of applied webhook events (of
     campaigns with a `crm_callback_url`); the ids of the rows new now."""
     ensure_writing(session)
     wanted = [a for a in applied if a.final_outcome is not None or a.dtmf_digit is not None]
-    found = await _with_callback_url(session, (a.contact_id for a in wanted))
+    found = _with_callback_url(session, (a.contact_id for a in wanted))
     rows: list[dict[str, Any]] = []
     for item in wanted:
         if item.contact_id not in found:
@@ -211,22 +212,20 @@ async def record_applied(
             rows.append(_choice_row(contact, campaign, item.attempt_id, item.dtmf_digit, now))
         if item.final_outcome is not None:
             rows.append(_outcome_row(contact, campaign, now))
-    return await _insert(session, rows)
+    return _insert(session, rows)
 
 
-async def record_outcomes(
-    session: AsyncSession, contact_ids: Iterable[int], *, now: datetime
-) -> list[int]:
+def record_outcomes(session: Session, contact_ids: Iterable[int], *, now: datetime) -> list[int]:
     """Outcome callback rows for settled (`done`) contacts, in any transaction that settles
     them; contacts not done or without a callback URL are skipped. The new rows' ids."""
     ensure_writing(session)
-    found = await _with_callback_url(session, contact_ids)
+    found = _with_callback_url(session, contact_ids)
     rows = [
         _outcome_row(contact, campaign, now)
         for contact, campaign in found.values()
         if contact.status == ContactStatus.DONE
     ]
-    return await _insert(session, rows)
+    return _insert(session, rows)
 
 
 async def unreported_outcomes(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
@@ -279,7 +278,7 @@ async def notify_applied(
         return []
     try:
         async with write_transaction(sessions) as session:
-            ids = await record_applied(session, applied, now=now)
+            ids = await session.run_sync(record_applied, applied, now=now)
         await enqueue(queue, ids)
     except Exception:
         log.exception("recording CRM callbacks of %d applied events failed", len(applied))

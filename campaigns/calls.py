@@ -132,7 +132,7 @@ async def create_call(
     if await dnc.check(session, contact.phone) is not None:
         contact.status, contact.outcome = ContactStatus.DONE, Outcome.DNC
         await session.flush()
-        recorded = await callbacks.record_outcomes(session, [contact.id], now=now)
+        recorded = await session.run_sync(callbacks.record_outcomes, [contact.id], now=now)
     await store.start(session, campaign.id, now=now)
     return CallCreated(campaign, contact, created=True, callbacks=recorded)
 

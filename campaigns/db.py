@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -34,6 +35,8 @@ from sqlalchemy.util import await_
 
 __all__ = [
     "MIGRATIONS",
+    "Transact",
+    "Writes",
     "alembic_config",
     "create_engine",
     "ensure_writing",
@@ -58,6 +61,7 @@ _SQLITE_PRAGMAS = (
 _BEGIN = "dialer_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode (DEFERRED when absent); PostgreSQL ignores it."""
 _WRITING = "dialer_writing"
+T = TypeVar("T")
 _MIGRATION_LOCK = 0x6469616C6572  # pg_advisory_xact_lock key: concurrent upgrades take turns
 
 
@@ -169,6 +173,48 @@ def sync_write_transaction(writer: Engine) -> Iterator[Session]:
         session.begin(),
     ):
         yield session
+
+
+class Transact(Protocol):
+    """Runs `work` in a write transaction and returns its result once committed: `Writes.run`,
+    `GroupCommit.run` (which may share the transaction with other work)."""
+
+    def __call__(self, work: Callable[[Session], T], /) -> Awaitable[T]: ...
+
+
+class Writes:
+    """Runs synchronous functions of a `Session` in a write transaction each: on SQLite whole in
+    a thread of this object's own, on a `sqlite_writer` connection; on PostgreSQL in the event
+    loop (`run_sync`). For the hot write paths: a dial job's steps, a batch of webhooks."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+        writer = sqlite_writer(engine)
+        self._threaded = (
+            None if writer is None else (writer, ThreadPoolExecutor(1, thread_name_prefix="writes"))
+        )
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work`'s result once committed; its exception, with nothing written, if it raised."""
+        if self._threaded is None:
+            async with write_transaction(self._sessions) as session:
+                return await session.run_sync(work)
+        writer, thread = self._threaded
+        return await asyncio.get_running_loop().run_in_executor(
+            thread, _in_transaction, writer, work
+        )
+
+    def close(self) -> None:
+        """Wait for the transaction running, then let go of the thread and its connection."""
+        if self._threaded is not None:
+            writer, thread = self._threaded
+            thread.shutdown()
+            writer.dispose()
+
+
+def _in_transaction(writer: Engine, work: Callable[[Session], T]) -> T:
+    with sync_write_transaction(writer) as session:
+        return work(session)
 
 
 def ensure_writing(session: Session | AsyncSession) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Select, any_, bindparam, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from campaigns.db import ensure_writing
 from campaigns.errors import Invalid
@@ -34,15 +35,17 @@ def phone(value: str) -> str:
         raise Invalid("phone", error.reason) from None
 
 
-async def add(
-    session: AsyncSession,
+def add(
+    session: Session,
     number: str,
     *,
     source: DncSource,
     now: datetime,
     reason: str | None = None,
 ) -> bool:
-    """Put a number on the list; True if it was not there (an existing entry is kept as is)."""
+    """Put a number on the list; True if it was not there (an existing entry is kept as is).
+    Synchronous, for the webhook batch that adds opt-outs (`Writes`); async callers use
+    `session.run_sync(add, ...)`."""
     ensure_writing(session)
     values = {"phone": phone(number), "source": source.value, "reason": reason, "added_at": now}
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
@@ -52,7 +55,7 @@ async def add(
         .on_conflict_do_nothing(index_elements=[Dnc.phone])
         .returning(Dnc.phone)
     )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 async def remove(session: AsyncSession, number: str) -> bool:

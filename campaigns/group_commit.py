@@ -8,25 +8,23 @@ step waiting at the time in one transaction, each step in its own savepoint: a s
 raises undoes only itself, and its caller gets the exception. A caller is answered after the
 commit, so nothing a step wrote is acted on before it is durable.
 
-Steps are synchronous functions of a `Session`. On SQLite the whole transaction runs in the
-writer's own thread on a `sqlite_writer` connection, which holds the lock a quarter as long as
-the same statements through aiosqlite; on PostgreSQL it runs in the event loop (`run_sync`).
+Steps are synchronous functions of a `Session`, run by `campaigns.db.Writes`: on SQLite the
+whole transaction runs in a thread of its own, which holds the lock a quarter as long as the
+same statements through aiosqlite; on PostgreSQL it runs in the event loop (`run_sync`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from campaigns.db import session_factory, sqlite_writer, sync_write_transaction, write_transaction
+from campaigns.db import Writes
 
 __all__ = ["MAX_BATCH", "CommitStats", "GroupCommit", "Step"]
 
@@ -52,13 +50,7 @@ class GroupCommit:
     """`run(step)` queues a write and answers with its result after the commit."""
 
     def __init__(self, engine: AsyncEngine, *, max_batch: int = MAX_BATCH) -> None:
-        self._sessions = session_factory(engine)
-        writer = sqlite_writer(engine)
-        self._threaded = (
-            None
-            if writer is None
-            else (writer, ThreadPoolExecutor(1, thread_name_prefix="group-commit"))
-        )
+        self._writes = Writes(engine)
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -83,10 +75,7 @@ class GroupCommit:
         if task is not None:
             self._queue.put_nowait(_STOP)
             await asyncio.gather(task, return_exceptions=True)  # cancelled with the loop
-        if self._threaded is not None:
-            writer, thread = self._threaded
-            thread.shutdown()
-            writer.dispose()
+        self._writes.close()
 
     async def run(self, step: Step[T]) -> T:
         if self._writer is None:
@@ -122,18 +111,7 @@ class GroupCommit:
                 future.set_result(result)
 
     async def _transaction(self, steps: list[Step[Any]]) -> list[Any]:
-        if self._threaded is None:
-            async with write_transaction(self._sessions) as session:
-                return await session.run_sync(_run_steps, steps)
-        writer, thread = self._threaded
-        return await asyncio.get_running_loop().run_in_executor(
-            thread, _run_in_thread, writer, steps
-        )
-
-
-def _run_in_thread(writer: Engine, steps: list[Step[Any]]) -> list[Any]:
-    with sync_write_transaction(writer) as session:
-        return _run_steps(session, steps)
+        return await self._writes.run(lambda session: _run_steps(session, steps))
 
 
 def _run_steps(session: Session, steps: list[Step[Any]]) -> list[Any]:

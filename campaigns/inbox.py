@@ -17,16 +17,18 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent, Call, apply_event, load_calls, uniform_updates
-from campaigns.db import write_transaction
+from campaigns.db import Transact
 from campaigns.tables import Event
 from dialer.events import Event as MttEvent
 from dialer.events import EventParseError, parse_body
@@ -108,7 +110,7 @@ def read(
 
 
 async def store(
-    sessions: async_sessionmaker[AsyncSession],
+    writes: Transact,
     deliveries: Sequence[Delivery],
     *,
     base: RedialPolicy,
@@ -119,37 +121,34 @@ async def store(
     An Exception among the receipts means not even the raw body could be stored.
     """
     try:
-        async with write_transaction(sessions) as session:
-            return await _store(session, deliveries, base=base, now=now)
+        return await writes(partial(_store, deliveries=deliveries, base=base, now=now))
     except Exception as error:
         if len(deliveries) == 1:
-            return Batch([await _keep_failed(sessions, deliveries[0], error)], [])
+            return Batch([await _keep_failed(writes, deliveries[0], error)], [])
         log.warning("batch of %d deliveries failed, storing each alone: %r", len(deliveries), error)
     receipts: list[Receipt | Exception] = []
-    callbacks: list[int] = []
+    reported: list[int] = []
     for delivery in deliveries:
         try:
-            async with write_transaction(sessions) as session:
-                alone = await _store(session, [delivery], base=base, now=now)
+            alone = await writes(partial(_store, deliveries=[delivery], base=base, now=now))
             receipts.extend(alone.receipts)
-            callbacks.extend(alone.callbacks)
+            reported.extend(alone.callbacks)
         except Exception as error:
-            receipts.append(await _keep_failed(sessions, delivery, error))
-    return Batch(receipts, callbacks)
+            receipts.append(await _keep_failed(writes, delivery, error))
+    return Batch(receipts, reported)
 
 
 async def _keep_failed(
-    sessions: async_sessionmaker[AsyncSession], delivery: Delivery, error: Exception
+    writes: Transact, delivery: Delivery, error: Exception
 ) -> Receipt | Exception:
     """The body's events stored alone, unapplied, with the error: the second transaction."""
     log.error("applying a webhook failed: %s", _describe(error), exc_info=error)
     text = _describe(error)
+    rows = [_row(delivery, event, None, apply_error=text) for event in delivery.events]
+    if delivery.parse_error is not None:
+        rows = [_row(delivery, None, None)]
     try:
-        async with write_transaction(sessions) as session:
-            rows = [_row(delivery, event, None, apply_error=text) for event in delivery.events]
-            if delivery.parse_error is not None:
-                rows = [_row(delivery, None, None)]
-            stored = await _insert(session, rows)
+        stored = await writes(partial(_insert, rows=rows))
     except Exception as second:
         log.error("storing a failed webhook failed too: %s", _describe(second))
         return second
@@ -157,12 +156,12 @@ async def _keep_failed(
     return Receipt(stored=len(stored), duplicates=duplicates, apply_error=text)
 
 
-async def _store(
-    session: AsyncSession, deliveries: Sequence[Delivery], *, base: RedialPolicy, now: datetime
+def _store(
+    session: Session, deliveries: Sequence[Delivery], *, base: RedialPolicy, now: datetime
 ) -> Batch:
     tallies = [_Tally() for _ in deliveries]
     pairs = [(index, event) for index, d in enumerate(deliveries) for event in d.events]
-    calls = await load_calls(session, [event for _, event in pairs])
+    calls = load_calls(session, [event for _, event in pairs])
     rows: list[dict[str, Any]] = []
     todo: list[tuple[int, MttEvent, str, Call | None]] = []
     seen: set[str] = set()
@@ -175,28 +174,28 @@ async def _store(
         todo.append((index, event, key, call))
         rows.append(_row(deliveries[index], event, call, key=key))
     rows.extend(_row(d, None, None) for d in deliveries if d.parse_error is not None)
-    inserted = await _insert(session, rows)
-    claimed = await _claim_failed(session, [key for _, _, key, _ in todo if key not in inserted])
+    inserted = _insert(session, rows)
+    claimed = _claim_failed(session, [key for _, _, key, _ in todo if key not in inserted])
     for index, event, key, call in todo:
         tally = tallies[index]
         if key in inserted:
             tally.stored += 1
         elif key in claimed:
-            await _link(session, key, call)
+            _link(session, key, call)
         else:
             tally.duplicates += 1
             continue
         if call is None:
             tally.unmatched += 1
         else:
-            tally.applied.append(await apply_event(session, event, call, base=base, now=now))
+            tally.applied.append(apply_event(session, event, call, base=base, now=now))
     uniform_updates(calls)
     applied = [item for tally in tallies for item in tally.applied]
     receipts: list[Receipt | Exception] = [
         Receipt(d.parse_error, t.stored, t.duplicates, t.unmatched, None, tuple(t.applied))
         for d, t in zip(deliveries, tallies, strict=True)
     ]
-    reported = await callbacks.record_applied(session, _reported(applied, calls), now=now)
+    reported = callbacks.record_applied(session, _reported(applied, calls), now=now)
     return Batch(receipts, reported)
 
 
@@ -209,7 +208,7 @@ def _reported(applied: list[AppliedEvent], calls: list[Call | None]) -> list[App
     return [item for item in applied if item.campaign_id in reporting]
 
 
-async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str | None]:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str | None]:
     """Insert event rows, skipping keys already stored; the keys inserted.
 
     One cached statement run over the rows (multi-row VALUES under the hood): compiling a
@@ -223,16 +222,15 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str 
         .on_conflict_do_nothing(index_elements=[table.c.dedup_key])
         .returning(table.c.dedup_key)
     )
-    connection = await session.connection()
-    return set((await connection.execute(statement, rows)).scalars().all())
+    return set(session.connection().execute(statement, rows).scalars().all())
 
 
-async def _claim_failed(session: AsyncSession, keys: Sequence[str]) -> set[str | None]:
+def _claim_failed(session: Session, keys: Sequence[str]) -> set[str | None]:
     """Of stored events with these keys, take those whose applying failed, to apply them now
     (a conditional update: two processes never both take one)."""
     if not keys:
         return set()
-    claimed = await session.scalars(
+    claimed = session.scalars(
         update(Event)
         .where(Event.dedup_key.in_(keys), Event.apply_error.is_not(None))
         .values(apply_error=None)
@@ -242,9 +240,9 @@ async def _claim_failed(session: AsyncSession, keys: Sequence[str]) -> set[str |
     return set(claimed)
 
 
-async def _link(session: AsyncSession, key: str, call: Call | None) -> None:
+def _link(session: Session, key: str, call: Call | None) -> None:
     """Match a claimed event to its call, which may exist only now."""
-    await session.execute(
+    session.execute(
         update(Event)
         .where(Event.dedup_key == key)
         .values(attempt_id=None if call is None else call.attempt.id)
@@ -285,6 +283,7 @@ def _describe(error: BaseException) -> str:
 
 async def retry_failed(
     sessions: async_sessionmaker[AsyncSession],
+    writes: Transact,
     *,
     base: RedialPolicy,
     now: datetime,
@@ -304,33 +303,35 @@ async def retry_failed(
     for event_id, parsed in rows:
         fields = dict(parsed) if isinstance(parsed, dict) else {}
         try:
-            async with write_transaction(sessions) as session:
-                applied.extend(await _reapply(session, fields, base=base, now=now))
+            applied.extend(await writes(partial(_reapply, fields=fields, base=base, now=now)))
         except Exception as error:
             log.error("re-applying event %d failed: %s", event_id, _describe(error))
-            async with write_transaction(sessions) as session:
-                await session.execute(
-                    update(Event)
-                    .where(Event.id == event_id)
-                    .values(apply_error=_describe(error))
-                    .execution_options(synchronize_session=False)
-                )
+            await writes(partial(_note_failure, event_id=event_id, error=_describe(error)))
     return applied
 
 
-async def _reapply(
-    session: AsyncSession, fields: dict[str, Any], *, base: RedialPolicy, now: datetime
+def _note_failure(session: Session, *, event_id: int, error: str) -> None:
+    session.execute(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(apply_error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reapply(
+    session: Session, *, fields: dict[str, Any], base: RedialPolicy, now: datetime
 ) -> list[AppliedEvent]:
     """The stored fields are one event's record: read back as a JSON object, that event."""
     events = parse_body(json.dumps(fields).encode(), "application/json", {}).events
     if len(events) != 1:
         raise ValueError(f"stored fields {sorted(fields)} hold {len(events)} events, not 1")
-    (call,) = await load_calls(session, events)
+    (call,) = load_calls(session, events)
     key = events[0].dedup_key
-    if key not in await _claim_failed(session, [key]):
+    if key not in _claim_failed(session, [key]):
         return []
-    await _link(session, key, call)
-    return [] if call is None else [await apply_event(session, events[0], call, base=base, now=now)]
+    _link(session, key, call)
+    return [] if call is None else [apply_event(session, events[0], call, base=base, now=now)]
 
 
 async def release_leases(limiter: ConcurrencyLimiter, applied: Iterable[AppliedEvent]) -> None:

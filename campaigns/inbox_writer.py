@@ -17,10 +17,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
+from campaigns.db import Transact
 from campaigns.inbox import Batch, Delivery, Receipt, read, release_leases, store
 from dialer.limits import ConcurrencyLimiter
 from dialer.redial import RedialPolicy
@@ -52,7 +51,7 @@ class InboxWriter:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        writes: Transact,
         *,
         base: RedialPolicy,
         leases: ConcurrencyLimiter | None,
@@ -61,7 +60,7 @@ class InboxWriter:
         linger: float = LINGER,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self._sessions = sessions
+        self._writes = writes
         self._base = base
         self._leases = leases
         self._jobs = jobs
@@ -112,7 +111,7 @@ class InboxWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 stored = await store(
-                    self._sessions, [d for d, _ in batch], base=self._base, now=self._clock()
+                    self._writes, [d for d, _ in batch], base=self._base, now=self._clock()
                 )
                 results = stored.receipts
             except Exception as error:  # a bug in store itself: fail the batch, keep writing

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from campaigns.db import create_engine, session_factory, upgrade, write_transaction
+from campaigns.db import Writes, create_engine, session_factory, upgrade, write_transaction
 from campaigns.tables import Base
 from tests.factories import make_campaign, make_contact
 
@@ -168,6 +168,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+@pytest.fixture
+def writes(engine: AsyncEngine) -> Iterator[Writes]:
+    """The hot paths' write transactions (a thread of their own on SQLite)."""
+    writes = Writes(engine)
+    yield writes
+    writes.close()
 
 
 async def insert_campaign(sessions: async_sessionmaker[AsyncSession], **fields: Any) -> int:

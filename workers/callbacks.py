@@ -109,7 +109,7 @@ async def sweep_callbacks(ctx: dict[str, Any]) -> dict[str, int]:
     recorded: list[int] = []
     if unreported:
         async with write_transaction(res.sessions) as session:
-            recorded = await callbacks.record_outcomes(session, unreported, now=now)
+            recorded = await session.run_sync(callbacks.record_outcomes, unreported, now=now)
     async with res.sessions() as session:
         stale = await callbacks.stale_pending(session, before=now - STALE_AFTER, limit=SWEEP_LIMIT)
     await callbacks.enqueue(res.redis, sorted({*recorded, *stale}))

@@ -55,7 +55,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 async def retry_events(ctx: dict[str, Any]) -> int:
     """Re-apply stored events whose applying failed; how many were applied now."""
     res = from_ctx(ctx)
-    applied = await inbox.retry_failed(res.sessions, base=res.redial, now=res.clock())
+    applied = await inbox.retry_failed(
+        res.sessions, res.writes.run, base=res.redial, now=res.clock()
+    )
     await _after_applying(res, applied)
     return len(applied)
 
@@ -96,7 +98,7 @@ async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> 
             deliveries.append(inbox.read(_hangup_body(item, record), "application/json", {}, now))
     if not deliveries:
         return set()
-    stored = await inbox.store(res.sessions, deliveries, base=res.redial, now=now)
+    stored = await inbox.store(res.writes.run, deliveries, base=res.redial, now=now)
     applied = [a for r in stored.receipts if isinstance(r, inbox.Receipt) for a in r.applied]
     await inbox.release_leases(res.concurrency, applied)
     await callbacks.enqueue(res.redis, stored.callbacks)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from api.app import create_app, uvicorn_log_config
 from api.resources import app_resources
@@ -269,7 +270,7 @@ async def test_a_crash_in_apply_answers_500_and_keeps_the_event(
 ) -> None:
     attempt = await insert_call(sessions, contact={"phone": PHONE})
 
-    async def crash(session: AsyncSession, event: MttEvent, call: Call, **_: Any) -> AppliedEvent:
+    def crash(session: Session, event: MttEvent, call: Call, **_: Any) -> AppliedEvent:
         raise RuntimeError("apply crashed")
 
     monkeypatch.setattr(inbox_module, "apply_event", crash)

@@ -54,9 +54,9 @@ def ivr_example(attempt_id: int) -> list[Event]:
 
 async def apply(sessions: Sessions, event: Event, *, now: Any = NOW) -> AppliedEvent:
     async with write_transaction(sessions) as session:
-        (call,) = await load_calls(session, [event])
+        (call,) = await session.run_sync(load_calls, [event])
         assert call is not None
-        return await apply_event(session, event, call, base=BASE, now=now)
+        return await session.run_sync(apply_event, event, call, base=BASE, now=now)
 
 
 async def load(sessions: Sessions, attempt_id: int) -> tuple[Attempt, Contact]:
@@ -275,9 +275,9 @@ async def test_events_find_their_call_by_mess_id_then_by_call_id(sessions: Sessi
         mtt(f"o_{PHONE}", None, call_id="cccc"),
     ]
     async with sessions() as session:
-        found = await load_calls(session, events)
-        single = await load_call(session, other.id)
-        missing = await load_call(session, 999_999)
+        found = await session.run_sync(load_calls, events)
+        single = await session.run_sync(load_call, other.id)
+        missing = await session.run_sync(load_call, 999_999)
     assert [c.attempt.id if c else None for c in found] == [
         by_id.id,
         other.id,

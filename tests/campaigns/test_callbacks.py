@@ -57,7 +57,7 @@ async def rows(sessions: Sessions) -> list[Callback]:
 
 async def record(sessions: Sessions, events: list[AppliedEvent]) -> list[int]:
     async with write_transaction(sessions) as session:
-        return await callbacks.record_applied(session, events, now=T0)
+        return await session.run_sync(callbacks.record_applied, events, now=T0)
 
 
 async def test_an_outcome_and_a_choice_make_one_row_each(sessions: Sessions) -> None:
@@ -113,8 +113,8 @@ async def test_record_outcomes_takes_only_settled_contacts(sessions: Sessions) -
     done = await settled_call(sessions)
     waiting = await settled_call(sessions, phone="79100000001", status="scheduled", outcome=None)
     async with write_transaction(sessions) as session:
-        ids = await callbacks.record_outcomes(
-            session, [done.contact_id, waiting.contact_id], now=T0
+        ids = await session.run_sync(
+            callbacks.record_outcomes, [done.contact_id, waiting.contact_id], now=T0
         )
     assert [row.dedup_key for row in await rows(sessions)] == [f"outcome:{done.contact_id}"]
     assert len(ids) == 1

@@ -136,7 +136,7 @@ async def test_a_listed_number_is_settled_dnc_and_reported(
     sessions: Sessions, backend: str
 ) -> None:
     async with write_transaction(sessions) as session:
-        await dnc.add(session, "79101234567", source=DncSource.API, now=T0)
+        await session.run_sync(dnc.add, "79101234567", source=DncSource.API, now=T0)
     made = await make(sessions, spec(crm_callback_url="https://crm.example/hook"))
     assert (made.contact.status, made.contact.outcome, made.campaign.status) == (
         "done",

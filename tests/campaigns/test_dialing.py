@@ -127,7 +127,7 @@ async def test_a_campaign_no_longer_running_sends_nothing(
 async def test_a_number_put_on_dnc_after_the_claim_is_not_called(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     async with write_transaction(sessions) as session:
-        await dnc.add(session, phone_of(1), source=DncSource.API, now=NOW)
+        await session.run_sync(dnc.add, phone_of(1), source=DncSource.API, now=NOW)
     assert isinstance(await begin(sessions, claim.attempt_id), Stopped)
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.error) == ("rejected", "do-not-call")

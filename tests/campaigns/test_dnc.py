@@ -27,7 +27,7 @@ async def add(
     now: datetime = NOW,
 ) -> bool:
     async with write_transaction(sessions) as session:
-        return await dnc.add(session, phone, source=source, reason=reason, now=now)
+        return await session.run_sync(dnc.add, phone, source=source, reason=reason, now=now)
 
 
 async def add_many(sessions: async_sessionmaker[AsyncSession], numbers: list[int]) -> None:
@@ -81,7 +81,7 @@ async def test_writes_need_a_write_transaction(
 ) -> None:
     async with sessions() as session:
         with pytest.raises(RuntimeError, match="write_transaction"):
-            await dnc.add(session, number(1), source=DncSource.API, now=NOW)
+            await session.run_sync(dnc.add, number(1), source=DncSource.API, now=NOW)
         with pytest.raises(RuntimeError, match="write_transaction"):
             await dnc.remove(session, number(1))
 

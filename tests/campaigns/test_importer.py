@@ -500,7 +500,7 @@ async def _contacts(sessions: async_sessionmaker[AsyncSession], campaign_id: int
 async def _block(sessions: async_sessionmaker[AsyncSession], *numbers: str) -> None:
     async with write_transaction(sessions) as session:
         for phone in numbers:
-            await dnc.add(session, phone, source=DncSource.API, now=NOW)
+            await session.run_sync(dnc.add, phone, source=DncSource.API, now=NOW)
 
 
 def _report(

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import Engine, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from campaigns import inbox as inbox_module
 from campaigns.apply import AppliedEvent, Call, apply_event
+from campaigns.db import Writes
 from campaigns.inbox import (
     MAX_EVENTS,
     Delivery,
@@ -55,7 +57,12 @@ def delivery(raw: bytes, content_type: str | None = "application/json") -> Deliv
 
 
 async def stored(sessions: Sessions, deliveries: list[Delivery]) -> list[Receipt]:
-    receipts = (await store(sessions, deliveries, base=BASE, now=NOW)).receipts
+    """`store` through a `Writes` of the sessions' engine, as the API's inbox runs it."""
+    writes = Writes(sessions.kw["bind"])
+    try:
+        receipts = (await store(writes.run, deliveries, base=BASE, now=NOW)).receipts
+    finally:
+        writes.close()
     assert all(isinstance(r, Receipt) for r in receipts)
     return [r for r in receipts if isinstance(r, Receipt)]
 
@@ -76,12 +83,10 @@ def crash_on(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     ids: set[int] = set()
     original = apply_event
 
-    async def crashing(
-        session: AsyncSession, event: MttEvent, call: Call, **kwargs: Any
-    ) -> AppliedEvent:
+    def crashing(session: Session, event: MttEvent, call: Call, **kwargs: Any) -> AppliedEvent:
         if call.attempt.id in ids:
             raise RuntimeError(f"boom on attempt {call.attempt.id}")
-        return await original(session, event, call, **kwargs)
+        return original(session, event, call, **kwargs)
 
     monkeypatch.setattr(inbox_module, "apply_event", crashing)
     return ids
@@ -196,7 +201,7 @@ async def test_redelivery_of_a_failed_event_applies_it(
 
 
 async def test_retry_failed_reapplies_and_keeps_what_fails_again(
-    sessions: Sessions, crash_on: set[int]
+    sessions: Sessions, writes: Writes, crash_on: set[int]
 ) -> None:
     first, second = (
         await insert_call(sessions),
@@ -206,16 +211,16 @@ async def test_retry_failed_reapplies_and_keeps_what_fails_again(
     await stored(sessions, [delivery(body(f"h_{PHONE}_16_9", first))])
     await stored(sessions, [delivery(body("h_79102223344_16_9", second))])
     crash_on.discard(first.id)
-    applied = await retry_failed(sessions, base=BASE, now=NOW)
+    applied = await retry_failed(sessions, writes.run, base=BASE, now=NOW)
     assert [(a.attempt_id, a.final_outcome) for a in applied] == [(first.id, "listened")]
     rows = {row.mess_id: row for row in await events(sessions)}
     assert rows[str(first.id)].apply_error is None
     assert rows[str(second.id)].apply_error == f"RuntimeError: boom on attempt {second.id}"
-    assert await retry_failed(sessions, base=BASE, now=NOW) == []
+    assert await retry_failed(sessions, writes.run, base=BASE, now=NOW) == []
 
 
 async def test_a_mixed_batch_writes_each_table_in_one_update(
-    sessions: Sessions, engine: AsyncEngine
+    sessions: Sessions,
 ) -> None:
     phones = [f"7910555000{n}" for n in range(4)]
     calls = [await insert_call(sessions, contact={"phone": phone}) for phone in phones]
@@ -235,11 +240,12 @@ async def test_a_mixed_batch_writes_each_table_in_one_update(
         delivery(body(f"h_{phones[3]}_17_0", calls[3])),
         delivery(body("h_79105550009_16_9", called_before)),
     ]
-    sa_event.listen(engine.sync_engine, "before_cursor_execute", record)
+    # every engine: on SQLite the batch runs on the thread's own (`Writes`)
+    sa_event.listen(Engine, "before_cursor_execute", record)
     try:
         await stored(sessions, batch)
     finally:
-        sa_event.remove(engine.sync_engine, "before_cursor_execute", record)
+        sa_event.remove(Engine, "before_cursor_execute", record)
     assert sorted(updates) == ["attempt", "contact"]
     async with sessions() as session:
         rows = [await session.get_one(Attempt, call.id) for call in [*calls, called_before]]
@@ -266,8 +272,8 @@ async def limiter(redis_client: aioredis.Redis) -> ConcurrencyLimiter:
 
 
 @pytest.fixture
-async def inbox(sessions: Sessions, limiter: ConcurrencyLimiter) -> AsyncIterator[InboxWriter]:
-    running = InboxWriter(sessions, base=BASE, leases=limiter, clock=lambda: NOW).running()
+async def inbox(writes: Writes, limiter: ConcurrencyLimiter) -> AsyncIterator[InboxWriter]:
+    running = InboxWriter(writes.run, base=BASE, leases=limiter, clock=lambda: NOW).running()
     async with running as started:
         yield started
 
@@ -336,13 +342,13 @@ async def test_release_leases_frees_each_finished_call(
 
 
 async def test_redis_down_does_not_fail_a_final_event(
-    sessions: Sessions, caplog: pytest.LogCaptureFixture
+    sessions: Sessions, writes: Writes, caplog: pytest.LogCaptureFixture
 ) -> None:
     attempt = await insert_call(sessions)
     dead = aioredis.Redis(host="127.0.0.1", port=free_port())
     try:
         leases = ConcurrencyLimiter(dead, lease_seconds=60)
-        async with InboxWriter(sessions, base=BASE, leases=leases).running() as inbox:
+        async with InboxWriter(writes.run, base=BASE, leases=leases).running() as inbox:
             with caplog.at_level(logging.WARNING, logger="dialer.limits"):
                 receipt = await inbox.receive(body(f"h_{PHONE}_16_9", attempt), None, {})
                 await inbox.settled()
@@ -352,7 +358,7 @@ async def test_redis_down_does_not_fail_a_final_event(
     assert "releasing the leases of 1 calls failed" in caplog.text
 
 
-async def test_receive_outside_running_is_refused(sessions: Sessions) -> None:
-    closed = InboxWriter(sessions, base=BASE, leases=None)
+async def test_receive_outside_running_is_refused(writes: Writes) -> None:
+    closed = InboxWriter(writes.run, base=BASE, leases=None)
     with pytest.raises(RuntimeError, match="not running"):
         await closed.receive(b"event=o_1&id=1", None, {})

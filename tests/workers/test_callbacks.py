@@ -87,7 +87,7 @@ async def pending_callback(
     )
     event = AppliedEvent(call.id, call.campaign_id, call.contact_id, "listened", None, True)
     async with write_transaction(sessions) as session:
-        (callback_id,) = await callbacks.record_applied(session, [event], now=T0)
+        (callback_id,) = await session.run_sync(callbacks.record_applied, [event], now=T0)
     return callback_id
 
 

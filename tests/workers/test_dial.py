@@ -105,7 +105,7 @@ async def test_a_number_on_the_dnc_list_is_not_called(
     async with worker(Clock(NOW)) as (ctx, rig):
         claimed = await claim_one(sessions, ctx)
         async with write_transaction(sessions) as session:
-            await dnc.add(session, phone_of(1), source=DncSource.DTMF, now=NOW)
+            await session.run_sync(dnc.add, phone_of(1), source=DncSource.DTMF, now=NOW)
         assert await dial(ctx, claimed.attempt_id) == "rejected: do-not-call"
         assert await requests_for(rig, claimed) == 0
         assert not await leased(ctx, claimed)
