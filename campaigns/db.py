@@ -42,8 +42,6 @@ __all__ = [
     "ensure_writing",
     "ping",
     "session_factory",
-    "sqlite_writer",
-    "sync_write_transaction",
     "upgrade",
     "write_transaction",
 ]
@@ -80,9 +78,9 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def sqlite_writer(engine: AsyncEngine) -> Engine | None:
+def _sqlite_writer(engine: AsyncEngine) -> Engine | None:
     """A synchronous engine on the SQLite file of `engine`, for write transactions that run
-    whole in one thread (campaigns/group_commit.py); None for PostgreSQL.
+    whole in one thread (`Writes`); None for PostgreSQL.
 
     Through aiosqlite every statement is a hop to its thread and back, about 1 ms of CPU here
     against 0.3 ms in the thread itself: a transaction of dozens of statements held SQLite's
@@ -166,8 +164,8 @@ async def write_transaction(
 
 
 @contextmanager
-def sync_write_transaction(writer: Engine) -> Iterator[Session]:
-    """`write_transaction` for a `sqlite_writer` engine, in the thread that runs it."""
+def _sync_write_transaction(writer: Engine) -> Iterator[Session]:
+    """`write_transaction` for a `_sqlite_writer` engine, in the thread that runs it."""
     with (
         Session(writer, expire_on_commit=False, info={_WRITING: True}) as session,
         session.begin(),
@@ -184,12 +182,12 @@ class Transact(Protocol):
 
 class Writes:
     """Runs synchronous functions of a `Session` in a write transaction each: on SQLite whole in
-    a thread of this object's own, on a `sqlite_writer` connection; on PostgreSQL in the event
+    a thread of this object's own, on a `_sqlite_writer` connection; on PostgreSQL in the event
     loop (`run_sync`). For the hot write paths: a dial job's steps, a batch of webhooks."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = session_factory(engine)
-        writer = sqlite_writer(engine)
+        writer = _sqlite_writer(engine)
         self._threaded = (
             None if writer is None else (writer, ThreadPoolExecutor(1, thread_name_prefix="writes"))
         )
@@ -213,7 +211,7 @@ class Writes:
 
 
 def _in_transaction(writer: Engine, work: Callable[[Session], T]) -> T:
-    with sync_write_transaction(writer) as session:
+    with _sync_write_transaction(writer) as session:
         return work(session)
 
 

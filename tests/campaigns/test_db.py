@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from campaigns.db import (
     SQLITE_BUSY_TIMEOUT_MS,
+    Writes,
     create_engine,
     ensure_writing,
     session_factory,
@@ -102,6 +105,33 @@ async def test_write_transaction_rolls_back_on_error(
     with pytest.raises(LookupError):
         await fail_after_insert()
     assert await _count(sessions) == 0
+
+
+@pytest.mark.any_db
+async def test_writes_answer_after_the_commit_and_write_nothing_when_the_work_raises(
+    sessions: async_sessionmaker[AsyncSession], writes: Writes, backend: str
+) -> None:
+    loop_thread = threading.get_ident()
+
+    def add(session: Session) -> tuple[int, int]:
+        session.add(Campaign(**_campaign_row("kept")))
+        session.flush()
+        ensure_writing(session)
+        return threading.get_ident(), session.scalar(select(func.count(Campaign.id))) or 0
+
+    def add_then_fail(session: Session) -> None:
+        session.add(Campaign(**_campaign_row("dropped")))
+        session.flush()
+        raise ValueError("refused")
+
+    thread, count = await writes.run(add)
+    assert count == 1
+    assert await _count(sessions) == 1
+    with pytest.raises(ValueError, match="refused"):
+        await writes.run(add_then_fail)
+    assert await _count(sessions) == 1
+    # on SQLite the transaction runs whole in a thread of its own, off the event loop
+    assert (thread != loop_thread) == (backend == "sqlite")
 
 
 @pytest.mark.any_db
