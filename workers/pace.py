@@ -29,6 +29,7 @@ from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
 from dialer.limits import ConcurrencyLimiter, cps_backlog
+from workers.enqueue import NewJob, enqueue_many
 from workers.resources import Resources
 
 __all__ = [
@@ -211,13 +212,15 @@ class Pacer:
         except BaseException:
             await res.release_leases([(c.attempt_id, c.campaign_id) for c in leased])
             raise
-        for item, delay in zip(leased, await self._send_delays(len(leased)), strict=True):
-            await res.redis.enqueue_job(
-                "dial",
-                item.attempt_id,
-                _job_id=dial_job_id(item.attempt_id),
-                _defer_by=delay or None,
-            )
+        delays = await self._send_delays(len(leased))
+        await enqueue_many(
+            res.redis,
+            "dial",
+            [
+                NewJob(dial_job_id(item.attempt_id), (item.attempt_id,), delay)
+                for item, delay in zip(leased, delays, strict=True)
+            ],
+        )
         return [item.attempt_id for item in leased]
 
     async def _send_delays(self, count: int) -> list[float]:
