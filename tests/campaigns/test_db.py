@@ -59,6 +59,7 @@ def _sqlite_path(engine: AsyncEngine) -> str:
         ("busy_timeout", SQLITE_BUSY_TIMEOUT_MS),
         ("synchronous", 1),  # NORMAL
         ("foreign_keys", 1),
+        ("wal_autocheckpoint", 0),  # campaigns.db.Checkpoints instead
     ],
 )
 async def test_sqlite_connection_pragmas(
@@ -132,6 +133,36 @@ async def test_writes_answer_after_the_commit_and_write_nothing_when_the_work_ra
     assert await _count(sessions) == 1
     # on SQLite the transaction runs whole in a thread of its own, off the event loop
     assert (thread != loop_thread) == (backend == "sqlite")
+
+
+def _in_database_file(path: str) -> int:
+    """Campaigns in the database file itself, ignoring the WAL (what a checkpoint copied)."""
+    connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(connection.execute("SELECT count(*) FROM campaign").fetchone()[0])
+    finally:
+        connection.close()
+
+
+async def test_writes_copy_the_wal_into_the_database_file_in_the_background(
+    engine: AsyncEngine,
+) -> None:
+    path = _sqlite_path(engine)
+
+    def add(session: Session) -> None:
+        session.add(Campaign(**_campaign_row()))
+
+    idle = Writes(engine, checkpoint_every=3600)
+    await idle.run(add)
+    assert _in_database_file(path) == 0  # committed to the WAL only: no automatic checkpoint
+    idle.close()
+    writes = Writes(engine, checkpoint_every=0.02)
+    try:
+        await writes.run(add)
+        await asyncio.sleep(0.3)
+        assert _in_database_file(path) == 2
+    finally:
+        writes.close()
 
 
 @pytest.mark.any_db
