@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.db import ensure_writing
@@ -75,9 +75,7 @@ def begin(
     taken = _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
     if not taken:
         return None
-    attempt = session.get_one(Attempt, attempt_id)
-    contact = session.get_one(Contact, attempt.contact_id)
-    campaign = session.get_one(Campaign, attempt.campaign_id)
+    attempt, contact, campaign = _rows(session, attempt_id)
 
     def stop(reason: str) -> Stopped:
         attempt.state = AttemptState.REJECTED
@@ -157,9 +155,7 @@ def rejected(session: Session, attempt_id: int, answer: Rejected, now: datetime)
         responded_at=now,
     ):
         return None
-    attempt = session.get_one(Attempt, attempt_id)
-    contact = session.get_one(Contact, attempt.contact_id)
-    campaign = session.get_one(Campaign, attempt.campaign_id)
+    _, contact, campaign = _rows(session, attempt_id)
     if answer.reason is RejectReason.INVALID_B_NUMBER:
         _finish(contact, Outcome.INVALID_NUMBER)
     elif answer.reason is RejectReason.ACCOUNT:
@@ -182,9 +178,7 @@ def not_sent(session: Session, attempt_id: int, error: str, now: datetime) -> bo
         error=_clip(f"not sent: {error}"),
     ):
         return False
-    attempt = session.get_one(Attempt, attempt_id)
-    contact = session.get_one(Contact, attempt.contact_id)
-    campaign = session.get_one(Campaign, attempt.campaign_id)
+    _, contact, campaign = _rows(session, attempt_id)
     reschedule(contact, campaign, now + NOT_SENT_RETRY)
     return True
 
@@ -200,6 +194,19 @@ def unknown(session: Session, attempt_id: int, error: str, now: datetime) -> boo
         error=_clip(error),
         responded_at=now,
     )
+
+
+def _rows(session: Session, attempt_id: int) -> tuple[Attempt, Contact, Campaign]:
+    """The attempt, its contact and campaign in one query, read afresh: the compare-and-set
+    before it changed the attempt behind the session's back."""
+    attempt, contact, campaign = session.execute(
+        select(Attempt, Contact, Campaign)
+        .join(Contact, Contact.id == Attempt.contact_id)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .where(Attempt.id == attempt_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return attempt, contact, campaign
 
 
 def _move(session: Session, attempt_id: int, source: str, target: str, **values: Any) -> bool:
