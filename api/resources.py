@@ -38,8 +38,6 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    writes: Writes
-    """Write transactions run whole in a thread on SQLite: the webhook inbox's."""
     redis: Redis
     limiter: ConcurrencyLimiter
     arq: ArqRedis
@@ -73,7 +71,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         policy = base_policy(settings)
         inbox = InboxWriter(writes.run, base=policy, leases=limiter, jobs=arq)
         await stack.enter_async_context(inbox.running())
-        yield Resources(settings, engine, sessions, writes, redis, limiter, arq, policy, inbox)
+        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox)
 
 
 def app_resources(app: FastAPI) -> Resources:

@@ -97,7 +97,8 @@ class GroupCommit:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            results = await self._transaction([step for step, _ in batch])
+            steps = [step for step, _ in batch]
+            results = await self._writes.run(lambda session: _run_steps(session, steps))
         except Exception as error:  # the transaction failed as a whole: nothing was written
             results = [error] * len(batch)
         self.stats.transactions += 1
@@ -109,9 +110,6 @@ class GroupCommit:
                 future.set_exception(result)
             else:
                 future.set_result(result)
-
-    async def _transaction(self, steps: list[Step[Any]]) -> list[Any]:
-        return await self._writes.run(lambda session: _run_steps(session, steps))
 
 
 def _run_steps(session: Session, steps: list[Step[Any]]) -> list[Any]:

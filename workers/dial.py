@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from campaigns import dialing
@@ -25,9 +26,14 @@ log = logging.getLogger(__name__)
 async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     """The arq job; its result says what became of the attempt."""
     res = from_ctx(ctx)
-    now, cap = res.clock(), res.settings.daily_answered_cap
     begun = await res.writes.run(
-        lambda session: dialing.begin(session, attempt_id, now=now, cap=cap, setup=res.setup)
+        partial(
+            dialing.begin,
+            attempt_id=attempt_id,
+            now=res.clock(),
+            cap=res.settings.daily_answered_cap,
+            setup=res.setup,
+        )
     )
     if begun is None:
         return "not claimed: another job owns it"
@@ -46,8 +52,9 @@ async def _send(res: Resources, call: Call) -> str:
         raise
     except Exception as error:  # Redis is down: nothing was sent
         return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
-    now = res.clock()
-    if not await res.writes.run(lambda session: dialing.mark_sent(session, call.attempt_id, now)):
+    if not await res.writes.run(
+        partial(dialing.mark_sent, attempt_id=call.attempt_id, now=res.clock())
+    ):
         return "taken back by the sweeper before sending"
     try:
         answer = await res.sbapi.place_call(call.request)
@@ -61,29 +68,33 @@ async def _send(res: Resources, call: Call) -> str:
     except Exception as error:
         log.exception("placing the call of attempt %d failed", call.attempt_id)
         return await _unknown(res, call, f"{type(error).__name__}: {error}")
-    now = res.clock()
     if isinstance(answer, Accepted):
-        call_id = answer.call_id
         await res.writes.run(
-            lambda session: dialing.accepted(session, call.attempt_id, call_id, now)
+            partial(
+                dialing.accepted,
+                attempt_id=call.attempt_id,
+                call_id=answer.call_id,
+                now=res.clock(),
+            )
         )
-        return f"accepted: {call_id}"
-    rejection = answer
+        return f"accepted: {answer.call_id}"
     settled = await res.writes.run(
-        lambda session: dialing.rejected(session, call.attempt_id, rejection, now)
+        partial(dialing.rejected, attempt_id=call.attempt_id, answer=answer, now=res.clock())
     )
     await res.release_leases(lease)
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
 
 
 async def _not_sent(res: Resources, call: Call, error: str) -> str:
-    now = res.clock()
-    await res.writes.run(lambda session: dialing.not_sent(session, call.attempt_id, error, now))
+    await res.writes.run(
+        partial(dialing.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
+    )
     await res.release_leases([(call.attempt_id, call.campaign_id)])
     return f"not sent: {error}"
 
 
 async def _unknown(res: Resources, call: Call, error: str) -> str:
-    now = res.clock()
-    await res.writes.run(lambda session: dialing.unknown(session, call.attempt_id, error, now))
+    await res.writes.run(
+        partial(dialing.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
+    )
     return f"unknown: {error}"
