@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.db import ensure_writing
@@ -46,6 +47,35 @@ __all__ = [
 NOT_SENT_RETRY = timedelta(seconds=30)
 """When a contact whose request certainly did not reach MTT is tried again."""
 _ERROR_CHARS = 1000
+
+# The steps' statements are built once, on the tables rather than the mapped classes: three of
+# them run per call, and building an ORM update and its cache key each time cost more CPU than
+# SQLite took to run it.
+_ATTEMPT = cast(Table, Attempt.__table__)
+_DNC = cast(Table, Dnc.__table__)
+_MARK_SENT = (
+    update(_ATTEMPT)
+    .where(
+        _ATTEMPT.c.id == bindparam("attempt_id"),
+        _ATTEMPT.c.state == AttemptState.SENDING,
+        _ATTEMPT.c.sent_at.is_(None),
+    )
+    .values(sent_at=bindparam("now", type_=_ATTEMPT.c.sent_at.type))
+    .returning(_ATTEMPT.c.id)
+)
+_FILL_ANSWER = (
+    update(_ATTEMPT)
+    .where(_ATTEMPT.c.id == bindparam("attempt_id"))
+    .values(
+        call_id=func.coalesce(
+            _ATTEMPT.c.call_id, bindparam("answer_call_id", type_=_ATTEMPT.c.call_id.type)
+        ),
+        responded_at=func.coalesce(
+            _ATTEMPT.c.responded_at, bindparam("now", type_=_ATTEMPT.c.responded_at.type)
+        ),
+    )
+)
+_DO_NOT_CALL = select(_DNC.c.phone).where(_DNC.c.phone == bindparam("phone"))
 
 
 @dataclass(frozen=True)
@@ -87,7 +117,7 @@ def begin(
         return stop(f"campaign {campaign.status}")
     if contact.status != ContactStatus.DIALING:
         return stop(f"contact {contact.status}")
-    if session.get(Dnc, contact.phone) is not None:  # stored numbers are normalised
+    if session.execute(_DO_NOT_CALL, {"phone": contact.phone}).first():  # normalised numbers
         _finish(contact, Outcome.DNC)
         return stop("do-not-call")
     if cap > 0 and answered_today(session, contact.phone, now) >= cap:
@@ -104,17 +134,7 @@ def begin(
 def mark_sent(session: Session, attempt_id: int, now: datetime) -> bool:
     """Record that the request is going out now; False if the sweeper took it back first."""
     ensure_writing(session)
-    marked = session.execute(
-        update(Attempt)
-        .where(
-            Attempt.id == attempt_id,
-            Attempt.state == AttemptState.SENDING,
-            Attempt.sent_at.is_(None),
-        )
-        .values(sent_at=now)
-        .returning(Attempt.id)
-    )
-    return marked.scalar_one_or_none() is not None
+    return session.execute(_MARK_SENT, {"attempt_id": attempt_id, "now": now}).first() is not None
 
 
 def accepted(session: Session, attempt_id: int, call_id: str, now: datetime) -> None:
@@ -130,14 +150,7 @@ def accepted(session: Session, attempt_id: int, call_id: str, now: datetime) -> 
         responded_at=now,
     ):
         return
-    session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id)
-        .values(
-            call_id=func.coalesce(Attempt.call_id, call_id),
-            responded_at=func.coalesce(Attempt.responded_at, now),
-        )
-    )
+    session.execute(_FILL_ANSWER, {"attempt_id": attempt_id, "answer_call_id": call_id, "now": now})
 
 
 def rejected(session: Session, attempt_id: int, answer: Rejected, now: datetime) -> str | None:
@@ -210,14 +223,24 @@ def _rows(session: Session, attempt_id: int) -> tuple[Attempt, Contact, Campaign
 
 
 def _move(session: Session, attempt_id: int, source: str, target: str, **values: Any) -> bool:
+    params = {f"new_{name}": value for name, value in values.items()}
     moved = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id, Attempt.state == source)
-        .values(state=target, **values)
-        .returning(Attempt.id)
-        .execution_options(synchronize_session=False)
+        _move_statement(tuple(params)),
+        {"attempt_id": attempt_id, "source": source, "new_state": target, **params},
     )
-    return moved.scalar_one_or_none() is not None
+    return moved.first() is not None
+
+
+@cache
+def _move_statement(params: tuple[str, ...]) -> Update:
+    """attempt `source` → `new_state`, setting the columns `params` name (`new_<column>`)."""
+    columns = ["state", *(param.removeprefix("new_") for param in params)]
+    return (
+        update(_ATTEMPT)
+        .where(_ATTEMPT.c.id == bindparam("attempt_id"), _ATTEMPT.c.state == bindparam("source"))
+        .values({c: bindparam(f"new_{c}", type_=_ATTEMPT.c[c].type) for c in columns})
+        .returning(_ATTEMPT.c.id)
+    )
 
 
 def _pause(session: Session, campaign: Campaign, reason: str, now: datetime) -> None:

@@ -7,9 +7,10 @@ An answered call is a finished attempt whose category is listened or hung_up; th
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.apply import ANSWERED
@@ -19,6 +20,17 @@ from campaigns.tables import Attempt, Campaign
 __all__ = ["MOSCOW", "answered_today", "moscow_day", "next_day_opening"]
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+_ATTEMPT = cast(Table, Attempt.__table__)
+_ANSWERED_TODAY = (  # built once: it runs before every call
+    select(func.count())
+    .select_from(_ATTEMPT)
+    .where(
+        _ATTEMPT.c.number == bindparam("number"),
+        _ATTEMPT.c.finished_at >= bindparam("start"),
+        _ATTEMPT.c.finished_at < bindparam("end"),
+        _ATTEMPT.c.category.in_(sorted(category.value for category in ANSWERED)),
+    )
+)
 
 
 def moscow_day(now: datetime) -> tuple[datetime, datetime]:
@@ -31,16 +43,7 @@ def moscow_day(now: datetime) -> tuple[datetime, datetime]:
 
 def answered_today(session: Session, number: str, now: datetime) -> int:
     start, end = moscow_day(now)
-    count = session.execute(
-        select(func.count())
-        .select_from(Attempt)
-        .where(
-            Attempt.number == number,
-            Attempt.finished_at >= start,
-            Attempt.finished_at < end,
-            Attempt.category.in_(sorted(category.value for category in ANSWERED)),
-        )
-    )
+    count = session.execute(_ANSWERED_TODAY, {"number": number, "start": start, "end": end})
     return int(count.scalar_one())
 
 

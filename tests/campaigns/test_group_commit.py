@@ -96,6 +96,31 @@ async def test_a_failing_step_undoes_only_itself(
     assert await names(sessions) == ["a", "c"]
 
 
+def rename(campaign_id: int, name: str) -> Callable[[Session], None]:
+    """Changes a loaded object and leaves the flush to the group commit."""
+
+    def step(session: Session) -> None:
+        session.get_one(Campaign, campaign_id).name = name
+
+    return step
+
+
+async def test_a_step_after_a_failing_one_keeps_its_unflushed_changes(
+    writes: GroupCommit, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await writes.run(add_campaign("a"))
+    second = await writes.run(add_campaign("b"))
+
+    steps = [rename(first, "renamed a"), add_then_fail("x"), rename(second, "renamed b")]
+    results = await asyncio.gather(*(writes.run(step) for step in steps), return_exceptions=True)
+
+    assert results[0] is None
+    assert isinstance(results[1], ValueError)
+    assert results[2] is None
+    assert writes.stats.transactions == 3
+    assert await names(sessions) == ["renamed a", "renamed b"]
+
+
 async def test_steps_arriving_during_a_transaction_share_the_next(
     writes: GroupCommit, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
