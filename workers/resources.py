@@ -23,6 +23,7 @@ from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
+from dialer.lending import ConnectionLender
 from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
 from dialer.mtt_rpc import MttRpcClient
 from dialer.redial import RedialPolicy
@@ -112,11 +113,11 @@ async def open_resources(
     preload_http_stack()
     load_calendars(clock())
     engine = create_engine(settings.database)
-    # no pool bound: a request admitted by the CPS limiter must leave at once, not queue for a
-    # connection (arq's max_jobs bounds how many are in flight)
+    # no bound on connections: a request admitted by the CPS limiter must leave at once, not
+    # queue for one (arq's max_jobs bounds how many are in flight)
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.sb_timeout),
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE),
+        transport=ConnectionLender(keepalive=KEEPALIVE),
     )
     cps = CpsLimiter(redis, rate=settings.cps, jitter=settings.cps_jitter)
     try:

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from dialer.lending import ConnectionLender
+
+
+class Server:
+    """An HTTP/1.1 server on loopback that counts its connections; with `hold` set, it answers
+    no request before that many have arrived."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.open = 0
+        self.hold = 0
+        self._arrived = 0
+        self._all_arrived = asyncio.Event()
+        self._closed = asyncio.Condition()
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open += 1
+        try:
+            while True:
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                self._arrived += 1
+                if self._arrived >= self.hold:
+                    self._all_arrived.set()
+                await asyncio.wait_for(self._all_arrived.wait(), 5)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        finally:
+            writer.close()
+            async with self._closed:
+                self.open -= 1
+                self._closed.notify_all()
+
+    async def closed_down_to(self, count: int) -> None:
+        async with asyncio.timeout(5), self._closed:
+            await self._closed.wait_for(lambda: self.open <= count)
+
+
+@asynccontextmanager
+async def serving() -> AsyncIterator[Server]:
+    server = Server()
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    server.url = f"http://127.0.0.1:{port}/"
+    async with listener:
+        yield server
+
+
+@asynccontextmanager
+async def client(keepalive: int = 10) -> AsyncIterator[tuple[httpx.AsyncClient, ConnectionLender]]:
+    lender = ConnectionLender(keepalive=keepalive)
+    async with httpx.AsyncClient(transport=lender, timeout=5) as http:
+        yield http, lender
+
+
+async def test_requests_one_after_another_share_one_connection() -> None:
+    async with serving() as server, client() as (http, lender):
+        for _ in range(5):
+            assert (await http.post(server.url, content=b"x")).text == "ok"
+        assert server.accepted == 1
+        assert lender.idle == 1
+
+
+async def test_concurrent_requests_each_get_a_connection_and_keepalive_of_them_stay() -> None:
+    async with serving() as server, client(keepalive=3) as (http, lender):
+        server.hold = 8
+        answers = await asyncio.gather(*(http.get(server.url) for _ in range(8)))
+        assert [answer.text for answer in answers] == ["ok"] * 8
+        assert server.accepted == 8
+        assert lender.idle == 3
+        await server.closed_down_to(3)
+        await asyncio.gather(*(http.get(server.url) for _ in range(3)))
+        assert server.accepted == 8  # the three kept were used again
+
+
+async def test_each_origin_keeps_its_own_connection() -> None:
+    async with serving() as one, serving() as other, client() as (http, lender):
+        for _ in range(3):
+            await http.get(one.url)
+            await http.get(other.url)
+        assert (one.accepted, other.accepted) == (1, 1)
+        assert lender.idle == 2
+
+
+async def test_a_refused_connection_raises_and_the_lender_goes_on() -> None:
+    async with serving() as server, client() as (http, _):
+        async with serving() as gone:
+            unused = gone.url
+        with pytest.raises(httpx.ConnectError):
+            await http.get(unused)
+        assert (await http.get(server.url)).text == "ok"
+
+
+async def test_closing_closes_the_idle_connections_and_refuses_requests() -> None:
+    async with serving() as server, client() as (http, lender):
+        await http.get(server.url)
+        await lender.aclose()
+        await server.closed_down_to(0)
+        with pytest.raises(RuntimeError, match="closed"):
+            await http.get(server.url)
