@@ -8,55 +8,7 @@ import httpx
 import pytest
 
 from dialer.lending import ConnectionLender
-
-
-class Server:
-    """An HTTP/1.1 server on loopback that counts its connections; with `hold` set, it answers
-    no request before that many have arrived."""
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self.open = 0
-        self.hold = 0
-        self._arrived = 0
-        self._all_arrived = asyncio.Event()
-        self._closed = asyncio.Condition()
-        self.url = ""
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        self.open += 1
-        try:
-            while True:
-                try:
-                    await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                self._arrived += 1
-                if self._arrived >= self.hold:
-                    self._all_arrived.set()
-                await asyncio.wait_for(self._all_arrived.wait(), 5)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        finally:
-            writer.close()
-            async with self._closed:
-                self.open -= 1
-                self._closed.notify_all()
-
-    async def closed_down_to(self, count: int) -> None:
-        async with asyncio.timeout(5), self._closed:
-            await self._closed.wait_for(lambda: self.open <= count)
-
-
-@asynccontextmanager
-async def serving() -> AsyncIterator[Server]:
-    server = Server()
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}/"
-    async with listener:
-        yield server
+from tests.loopback_http import serving
 
 
 @asynccontextmanager
