@@ -7,8 +7,9 @@ changes nothing. The job runs each as one step of the worker's group commit
 
     begin        claimed → sending, then the checks right before the call: the campaign still
                  running, the number not on the do-not-call list, the daily answered cap
-    mark_sent    sending (sent_at unset) → sent_at set: the point of no return; the sweeper
-                 takes an attempt back only while sent_at is unset, by the same CAS
+    mark_sent    sending (sent_at unset) → sent_at set, just before the CPS slot: the point of
+                 no return for the sweeper, which takes an attempt back only while sent_at is
+                 unset, by the same CAS
     accepted / rejected / not_sent / unknown
                  the answer of sb-api, or the lack of one
 """
@@ -132,7 +133,8 @@ def begin(
 
 
 def mark_sent(session: Session, attempt_id: int, now: datetime) -> bool:
-    """Record that the request is going out now; False if the sweeper took it back first."""
+    """Record that the request goes out at `now` (its CPS slot, moments away); False if the
+    sweeper took it back first."""
     ensure_writing(session)
     return session.execute(_MARK_SENT, {"attempt_id": attempt_id, "now": now}).first() is not None
 
@@ -189,6 +191,7 @@ def not_sent(session: Session, attempt_id: int, error: str, now: datetime) -> bo
         AttemptState.SENDING,
         AttemptState.REJECTED,
         error=_clip(f"not sent: {error}"),
+        sent_at=None,  # marked just before its slot, maybe, but it never left
     ):
         return False
     _, contact, campaign = _rows(session, attempt_id)

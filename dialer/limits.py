@@ -146,16 +146,17 @@ class CpsLimiter:
         )
         return result / 1_000_000
 
-    async def acquire(self) -> float:
-        """Wait for a slot and return how long was waited (for the limiter-wait metric)."""
-        waited = 0.0
+    async def acquire(self, lead: float = 0.0) -> float:
+        """Reserve the next slot and return `lead` seconds before it (at once if it is nearer);
+        the seconds still to go until it. A caller with something to do before sending does
+        it in the lead, not after the slot has come."""
         while True:
             wait = await self.reserve()
             if wait >= 0:
-                await asyncio.sleep(wait)
-                return waited + wait
+                early = max(wait - lead, 0.0)
+                await asyncio.sleep(early)
+                return wait - early
             await asyncio.sleep(-wait / 2)
-            waited += -wait / 2
 
     async def admit(self) -> float:
         """Return when one more request may leave now; how long it waited (normally nothing)."""

@@ -1,15 +1,20 @@
 """The dial job (DESIGN §5.2): one claimed attempt, at most one request to sb-api.
 
 Every way out leaves the attempt in a definite state. Before the request is marked sent, a
-failure leaves it for the sweeper to take back (nothing was sent); once marked, any failure
-without an answer makes it `unknown`, which is never sent again. The concurrency lease is
-released on every path that ends without a call; a placed call keeps it until its final event.
+crash leaves it for the sweeper to take back (nothing was sent); once marked, a crash or any
+failure without an answer makes it `unknown`, which is never sent again, while a failure the
+job sees before the request leaves makes it not sent. The mark is written `MARK_LEAD` before
+the CPS slot, not after it: waiting for SQLite's lock there (p90 0.1 s at 100 calls/s) made
+sends late, and a slot the rate limiter handed out cannot be made up later. The concurrency
+lease is released on every path that ends without a call; a placed call keeps it until its
+final event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -18,9 +23,14 @@ from campaigns.dialing import Call, Stopped
 from dialer.sbapi import Accepted, NotSent, OutcomeUnknown
 from workers.resources import Resources, from_ctx
 
-__all__ = ["dial"]
+__all__ = ["MARK_LEAD", "dial"]
 
 log = logging.getLogger(__name__)
+
+MARK_LEAD = 0.5
+"""Seconds before its CPS slot that a call is marked sent: more than the mark takes at p99.9
+on SQLite at 100 calls/s (0.47 s), and all a crash can cost: a call marked but never sent is
+settled like one that may have been."""
 
 
 async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
@@ -45,17 +55,23 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
 
 async def _send(res: Resources, call: Call) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
+    loop = asyncio.get_running_loop()
     try:
-        await res.cps.acquire()
+        to_slot = await res.cps.acquire(lead=MARK_LEAD)
     except asyncio.CancelledError:
         await asyncio.shield(_not_sent(res, call, "the dial job was cancelled before sending"))
         raise
     except Exception as error:  # Redis is down: nothing was sent
         return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
-    if not await res.writes.run(
-        partial(dialing.mark_sent, attempt_id=call.attempt_id, now=res.clock())
-    ):
+    slot = loop.time() + to_slot
+    leaves = res.clock() + timedelta(seconds=to_slot)
+    if not await res.writes.run(partial(dialing.mark_sent, attempt_id=call.attempt_id, now=leaves)):
         return "taken back by the sweeper before sending"
+    try:
+        await asyncio.sleep(slot - loop.time())
+    except asyncio.CancelledError:
+        await asyncio.shield(_not_sent(res, call, "the dial job was cancelled before sending"))
+        raise
     try:
         answer = await res.sbapi.place_call(call.request)
     except NotSent as error:

@@ -39,6 +39,18 @@ async def test_slots_are_spaced_so_no_second_exceeds_the_rate(redis_client: Redi
     assert max(stamps) - min(stamps) >= 79 * (1 + SEND_JITTER) / rate - 0.01
 
 
+@pytest.mark.parametrize(("lead", "early"), [(0.0, 0.0), (0.3, 0.3), (5.0, 1 + SEND_JITTER)])
+async def test_acquire_returns_the_lead_before_the_slot(
+    redis_client: Redis, lead: float, early: float
+) -> None:
+    limiter = CpsLimiter(redis_client, rate=1.0)
+    await limiter.acquire()  # the next slot is 1.05 s away
+    started = time.monotonic()
+    left = await limiter.acquire(lead=lead)
+    assert left == pytest.approx(early, abs=0.03)
+    assert time.monotonic() - started + left == pytest.approx(1 + SEND_JITTER, abs=0.05)
+
+
 async def test_reservation_beyond_the_horizon_reserves_nothing(redis_client: Redis) -> None:
     limiter = CpsLimiter(redis_client, rate=1.0, horizon=2.5)
     interval = 1 + SEND_JITTER

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.dialer.simulator.harness import Rig
 from tests.workers.conftest import WorkerFactory
 from tests.workers.support import NOW, Clock, resources_of
-from workers.dial import dial
+from workers.dial import MARK_LEAD, dial
 from workers.pace import Pacer
 
 pytestmark = pytest.mark.any_db
@@ -230,6 +231,45 @@ async def test_a_job_cancelled_while_sending_leaves_the_attempt_unknown(
         assert await leased(ctx, claimed)
     attempt, contact, _ = await rows(sessions, claimed)
     assert (attempt.state, contact.status) == ("unknown", "dialing")
+
+
+async def test_a_call_is_marked_sent_just_before_its_slot_and_sent_at_it(
+    sessions: Sessions, worker: WorkerFactory
+) -> None:
+    async with worker(Clock(NOW), settings={"cps": 0.5}) as (ctx, rig):
+        claimed = await claim_one(sessions, ctx)
+        await resources_of(ctx).cps.acquire()  # the next slot is 2.1 s away
+        job = asyncio.create_task(dial(ctx, claimed.attempt_id))
+        await asyncio.sleep(2.1 - MARK_LEAD + 0.2)
+        attempt, _, _ = await rows(sessions, claimed)
+        assert attempt.sent_at is not None
+        slot = NOW + timedelta(seconds=MARK_LEAD)  # the clock stands still; the slot is ahead
+        assert abs(attempt.sent_at - slot) < timedelta(seconds=0.05)
+        assert await requests_for(rig, claimed) == 0
+        assert (await job).startswith("accepted")
+        assert await requests_for(rig, claimed) == 1
+
+
+async def test_a_job_cancelled_after_the_mark_before_its_slot_has_not_sent(
+    sessions: Sessions, worker: WorkerFactory
+) -> None:
+    async with worker(Clock(NOW), settings={"cps": 0.5}) as (ctx, rig):
+        claimed = await claim_one(sessions, ctx)
+        await resources_of(ctx).cps.acquire()
+        job = asyncio.create_task(dial(ctx, claimed.attempt_id))
+        await asyncio.sleep(2.1 - MARK_LEAD + 0.2)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        assert await requests_for(rig, claimed) == 0
+        assert not await leased(ctx, claimed)
+    attempt, contact, _ = await rows(sessions, claimed)
+    assert (attempt.state, attempt.sent_at, attempt.error) == (
+        "rejected",
+        None,
+        "not sent: the dial job was cancelled before sending",
+    )
+    assert contact.status == "scheduled"
 
 
 async def test_a_job_cancelled_before_sending_gives_the_contact_back(
