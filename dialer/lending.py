@@ -2,9 +2,10 @@
 
 httpcore's pool looks at every one of its connections for every request it places (is it idle,
 has it expired, which asks the socket). A worker sending hundreds of calls a second keeps
-hundreds open, and that search was 79 % of the dial job's CPU with no CPS limit. Here each
-connection sits in a pool of one; a request borrows an idle one for its origin, or opens a new
-one, and gives it back when its response is closed. No request ever waits for a connection:
+hundreds open, and that search was 79 % of the CPU of its sb-api requests with no CPS limit
+(py-spy, `bench.pacing`'s no-limit run). Here each connection sits in a pool of one; a request
+borrows an idle one for its origin, or opens a new one, and gives it back when its response is
+closed. No request ever waits for a connection:
 a call the CPS limiter admitted leaves at once.
 """
 
