@@ -37,8 +37,8 @@ class Senders:
 
     Webhooks go out over h11 on asyncio's streams rather than httpx: at 100 calls/s, httpx's
     layers (its client, httpcore's pool, anyio's streams and cancel scopes) were half of the
-    simulator's CPU and most of its garbage, and the simulator shares the machine with the
-    dialer it measures."""
+    simulator's CPU (py-spy), and the simulator shares the machine with the dialer it
+    measures."""
 
     def __init__(self, timeout: float, tls: ssl.SSLContext) -> None:
         # the last one given back goes out first: it is the likeliest to be connected
