@@ -28,8 +28,9 @@ class ConnectionLender(httpx.AsyncBaseTransport):
 
     def __init__(self, *, keepalive: int, verify: ssl.SSLContext | None = None) -> None:
         self._keepalive = keepalive
-        # one context for every connection: building one loads the CA bundle (tens of ms)
-        self._verify = verify or ssl.create_default_context()
+        # one context for every connection, httpx's own (certifi, SSL_CERT_FILE): building one
+        # loads the CA bundle, tens of ms
+        self._verify = verify or httpx.create_ssl_context()
         self._idle: dict[_Origin, list[httpx.AsyncHTTPTransport]] = {}
         self._idle_count = 0
         self._closed = False
