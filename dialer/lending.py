@@ -12,15 +12,22 @@ a call the CPS limiter admitted leaves at once.
 from __future__ import annotations
 
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import cast
 
 import httpx
 
-__all__ = ["ConnectionLender"]
+__all__ = ["ConnectionLender", "lender_unless_proxied"]
 
 _Origin = tuple[str, str, int | None]
+
+
+def lender_unless_proxied(keepalive: int) -> ConnectionLender | None:
+    """The lender, unless the environment names a proxy (HTTP(S)_PROXY, ALL_PROXY): httpx
+    honours those only when it is given no transport, so then its own pool stays."""
+    return None if urllib.request.getproxies() else ConnectionLender(keepalive=keepalive)
 
 
 class ConnectionLender(httpx.AsyncBaseTransport):

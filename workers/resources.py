@@ -23,7 +23,7 @@ from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
-from dialer.lending import ConnectionLender
+from dialer.lending import lender_unless_proxied
 from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
 from dialer.mtt_rpc import MttRpcClient
 from dialer.redial import RedialPolicy
@@ -117,7 +117,8 @@ async def open_resources(
     # queue for one (arq's max_jobs bounds how many are in flight)
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.sb_timeout),
-        transport=ConnectionLender(keepalive=KEEPALIVE),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE),
+        transport=lender_unless_proxied(KEEPALIVE),
     )
     cps = CpsLimiter(redis, rate=settings.cps, jitter=settings.cps_jitter)
     try:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from dialer.lending import ConnectionLender
+from dialer.lending import ConnectionLender, lender_unless_proxied
 from tests.loopback_http import serving
 
 
@@ -63,3 +63,18 @@ async def test_closing_closes_the_idle_connections_and_refuses_requests() -> Non
         await server.closed_down_to(0)
         with pytest.raises(RuntimeError, match="closed"):
             await http.get(server.url)
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.mark.parametrize("variable", PROXY_VARIABLES)
+def test_a_proxy_in_the_environment_keeps_httpx_pool(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert isinstance(lender_unless_proxied(5), ConnectionLender)
+    monkeypatch.setenv(variable.upper(), "http://127.0.0.1:3128")
+    assert lender_unless_proxied(5) is None
