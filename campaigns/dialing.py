@@ -24,11 +24,12 @@ from typing import Any, cast
 from sqlalchemy import Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from campaigns import dnc
 from campaigns.db import ensure_writing
 from campaigns.frequency import answered_today, next_day_opening
 from campaigns.requests import CallSetup, call_request
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome
-from campaigns.tables import Attempt, Campaign, Contact, Dnc
+from campaigns.tables import Attempt, Campaign, Contact
 from dialer.sbapi import CallRequest, Rejected, RejectReason
 
 __all__ = [
@@ -53,7 +54,6 @@ _ERROR_CHARS = 1000
 # them run per call, and building an ORM update and its cache key each time cost more CPU than
 # SQLite took to run it.
 _ATTEMPT = cast(Table, Attempt.__table__)
-_DNC = cast(Table, Dnc.__table__)
 _MARK_SENT = (
     update(_ATTEMPT)
     .where(
@@ -76,7 +76,6 @@ _FILL_ANSWER = (
         ),
     )
 )
-_DO_NOT_CALL = select(_DNC.c.phone).where(_DNC.c.phone == bindparam("phone"))
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def begin(
         return stop(f"campaign {campaign.status}")
     if contact.status != ContactStatus.DIALING:
         return stop(f"contact {contact.status}")
-    if session.execute(_DO_NOT_CALL, {"phone": contact.phone}).first():  # normalised numbers
+    if dnc.listed(session, contact.phone):  # stored numbers are normalised
         _finish(contact, Outcome.DNC)
         return stop("do-not-call")
     if cap > 0 and answered_today(session, contact.phone, now) >= cap:
@@ -226,22 +225,21 @@ def _rows(session: Session, attempt_id: int) -> tuple[Attempt, Contact, Campaign
 
 
 def _move(session: Session, attempt_id: int, source: str, target: str, **values: Any) -> bool:
-    params = {f"new_{name}": value for name, value in values.items()}
+    params = {f"new_{column}": value for column, value in values.items()}
     moved = session.execute(
-        _move_statement(tuple(params)),
+        _move_statement(tuple(values)),
         {"attempt_id": attempt_id, "source": source, "new_state": target, **params},
     )
     return moved.first() is not None
 
 
 @cache
-def _move_statement(params: tuple[str, ...]) -> Update:
-    """attempt `source` → `new_state`, setting the columns `params` name (`new_<column>`)."""
-    columns = ["state", *(param.removeprefix("new_") for param in params)]
+def _move_statement(columns: tuple[str, ...]) -> Update:
+    """attempt `source` → `new_state`, setting each of `columns` to `new_<column>`."""
     return (
         update(_ATTEMPT)
         .where(_ATTEMPT.c.id == bindparam("attempt_id"), _ATTEMPT.c.state == bindparam("source"))
-        .values({c: bindparam(f"new_{c}", type_=_ATTEMPT.c[c].type) for c in columns})
+        .values({c: bindparam(f"new_{c}", type_=_ATTEMPT.c[c].type) for c in ("state", *columns)})
         .returning(_ATTEMPT.c.id)
     )
 

@@ -21,7 +21,16 @@ from campaigns.states import DncSource
 from campaigns.tables import Dnc
 from dialer.numbers import InvalidNumber, normalize
 
-__all__ = ["BULK_CHUNK", "add", "bulk_filter", "check", "list_entries", "phone", "remove"]
+__all__ = [
+    "BULK_CHUNK",
+    "add",
+    "bulk_filter",
+    "check",
+    "list_entries",
+    "listed",
+    "phone",
+    "remove",
+]
 
 BULK_CHUNK = 100_000
 """Phones per query of `bulk_filter`, each chunk one parameter (a JSON text or an array)."""
@@ -63,6 +72,15 @@ async def remove(session: AsyncSession, number: str) -> bool:
     ensure_writing(session)
     statement = delete(Dnc).where(Dnc.phone == phone(number)).returning(Dnc.phone)
     return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+_LISTED = select(Dnc.__table__.c.phone).where(Dnc.__table__.c.phone == bindparam("phone"))
+"""Built once, on the table: the dial job asks before every call."""
+
+
+def listed(session: Session, number: str) -> bool:
+    """Whether a normalised number is on the list (the dial job's check, in its transaction)."""
+    return session.execute(_LISTED, {"phone": number}).first() is not None
 
 
 async def check(session: AsyncSession, number: str) -> Dnc | None:

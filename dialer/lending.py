@@ -14,7 +14,6 @@ from __future__ import annotations
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
 from typing import cast
 
 import httpx
@@ -39,13 +38,12 @@ class ConnectionLender(httpx.AsyncBaseTransport):
         # loads the CA bundle, tens of ms
         self._verify = verify or httpx.create_ssl_context()
         self._idle: dict[_Origin, list[httpx.AsyncHTTPTransport]] = {}
-        self._idle_count = 0
         self._closed = False
 
     @property
     def idle(self) -> int:
         """Connections kept open for the next requests."""
-        return self._idle_count
+        return sum(len(transports) for transports in self._idle.values())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
@@ -66,25 +64,12 @@ class ConnectionLender(httpx.AsyncBaseTransport):
         self._closed = True
         idle = [transport for transports in self._idle.values() for transport in transports]
         self._idle.clear()
-        self._idle_count = 0
         for transport in idle:
             await transport.aclose()
-
-    async def __aenter__(self) -> ConnectionLender:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
     def _borrow(self, origin: _Origin) -> httpx.AsyncHTTPTransport:
         idle = self._idle.get(origin)
         if idle:
-            self._idle_count -= 1
             return idle.pop()
         return httpx.AsyncHTTPTransport(
             verify=self._verify,
@@ -93,10 +78,9 @@ class ConnectionLender(httpx.AsyncBaseTransport):
 
     def _give_back(self, origin: _Origin, transport: httpx.AsyncHTTPTransport) -> bool:
         """Keep the connection for the next request; False if there is no room for it."""
-        if self._closed or self._idle_count >= self._keepalive:
+        if self._closed or self.idle >= self._keepalive:
             return False
         self._idle.setdefault(origin, []).append(transport)
-        self._idle_count += 1
         return True
 
     async def _return(self, origin: _Origin, transport: httpx.AsyncHTTPTransport) -> None:

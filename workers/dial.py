@@ -57,17 +57,15 @@ async def _send(res: Resources, call: Call) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
     loop = asyncio.get_running_loop()
     try:
-        to_slot = await res.cps.acquire(lead=MARK_LEAD)
-    except asyncio.CancelledError:
-        await asyncio.shield(_not_sent(res, call, "the dial job was cancelled before sending"))
-        raise
-    except Exception as error:  # Redis is down: nothing was sent
-        return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
-    slot = loop.time() + to_slot
-    leaves = res.clock() + timedelta(seconds=to_slot)
-    if not await res.writes.run(partial(dialing.mark_sent, attempt_id=call.attempt_id, now=leaves)):
-        return "taken back by the sweeper before sending"
-    try:
+        try:
+            to_slot = await res.cps.acquire(lead=MARK_LEAD)
+        except Exception as error:  # Redis is down: nothing was sent
+            return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
+        slot = loop.time() + to_slot
+        leaves = res.clock() + timedelta(seconds=to_slot)
+        marked = partial(dialing.mark_sent, attempt_id=call.attempt_id, now=leaves)
+        if not await res.writes.run(marked):
+            return "taken back by the sweeper before sending"
         await asyncio.sleep(slot - loop.time())
     except asyncio.CancelledError:
         await asyncio.shield(_not_sent(res, call, "the dial job was cancelled before sending"))
