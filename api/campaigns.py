@@ -22,6 +22,8 @@ from api.schemas import (
     CampaignId,
     CampaignOut,
     CampaignPage,
+    ContactHistoryOut,
+    ContactId,
     ContactOut,
     ContactPage,
     ImportReportOut,
@@ -261,6 +263,21 @@ async def list_contacts(
             limit=limit,
         )
     return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{campaign_id}/contacts/{contact_id}",
+    response_model=ContactHistoryOut,
+    responses=errors(404, 422),
+    summary="One contact with its calls and each call's webhook events (conflicts among them)",
+)
+async def read_contact(
+    campaign_id: CampaignId, contact_id: ContactId, resources: ResourcesDep
+) -> ContactHistoryOut:
+    async with resources.sessions() as session:
+        await _campaign(session, campaign_id)
+        history = await contacts.contact_history(session, campaign_id, contact_id)
+    return ContactHistoryOut.of_history(history)
 
 
 @router.get(

@@ -8,7 +8,8 @@ figures are read from there at scrape time and one api process shows the whole s
   {category}`, `dialer_contacts{status}`, `dialer_contact_outcomes{outcome}`,
   `dialer_callbacks{status}`, `dialer_sbapi_latency_seconds{quantile}` (request to answer, calls
   claimed in the last LATENCY_WINDOW), `dialer_events_received_total{kind}` (counted
-  incrementally: only events new since the last scrape are read);
+  incrementally: only events new since the last scrape are read), `dialer_webhook_conflicts_total`
+  (events stored but not applied: they contradict the attempt their `id` names);
 - Redis: `dialer_queue_jobs{state}` (arq queue: ready, deferred), `dialer_concurrent_calls`
   (live leases), `dialer_cps_backlog_seconds` (how long a call taking a CPS slot now would wait);
 - this process only: `dialer_inbox_batches_total`, `dialer_inbox_deliveries_total`,
@@ -123,6 +124,11 @@ class ServiceMetrics:
         yield _gauge("dialer_callbacks", "CRM callbacks by status", "status", db.callbacks)
         yield _counter(
             "dialer_events_received", "webhook events stored, by kind", "kind", self._events
+        )
+        yield _total(
+            "dialer_webhook_conflicts",
+            "webhook events not applied: their CallID or number contradicts the attempt named",
+            db.conflicts,
         )
         latency = GaugeMetricFamily(
             "dialer_sbapi_latency_seconds",

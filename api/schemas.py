@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from campaigns.contacts import ContactHistory
 from campaigns.importer import ImportReport
+from campaigns.matching import MatchStatus
 from campaigns.spec import Schedule, settings_of
 from campaigns.states import AttemptState, CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import CampaignStats
-from campaigns.tables import Attempt, Campaign, Contact, Dnc
+from campaigns.tables import Attempt, Campaign, Contact, Dnc, Event
 from dialer.dtmf import DtmfMenu
 from dialer.voice import Voice
 
@@ -30,6 +32,8 @@ __all__ = [
     "CampaignId",
     "CampaignOut",
     "CampaignPage",
+    "ContactHistoryOut",
+    "ContactId",
     "ContactOut",
     "ContactPage",
     "DncEntryOut",
@@ -45,6 +49,7 @@ MAX_ID = 2**63 - 1
 """Ids are 64-bit: a larger one in a path is a 422, never a database overflow."""
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CallId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ContactId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class _Out(BaseModel):
@@ -194,6 +199,59 @@ class AttemptOut(_Out):
     transfer_number: str | None
     transfer_seconds: int
     error: str | None
+
+
+# --- a contact's history (webhook matching, issue 15) ---
+
+
+class EventOut(_Out):
+    """A webhook event stored for an attempt, applied or not."""
+
+    id: int
+    received_at: datetime
+    kind: str | None = Field(description="originate, hangup or notify")
+    event: str | None = Field(description="MTT's `event` field, e.g. h_79101234567_16_9")
+    call_id: str | None = Field(description="MTT's CallID in the event")
+    match_status: MatchStatus | None = Field(
+        description="conflict: it contradicts the attempt's CallID or number and was not applied"
+    )
+    match_reason: str | None
+    apply_error: str | None
+
+    @classmethod
+    def of(cls, row: Event) -> EventOut:
+        event = (row.parsed or {}).get("event")
+        return cls(
+            id=row.id,
+            received_at=row.received_at,
+            kind=row.kind,
+            event=event if isinstance(event, str) else None,
+            call_id=row.call_id,
+            match_status=None if row.match_status is None else MatchStatus(row.match_status),
+            match_reason=row.match_reason,
+            apply_error=row.apply_error,
+        )
+
+
+class AttemptHistoryOut(AttemptOut):
+    number: str
+    events: list[EventOut] = Field(description="webhook events stored for it, oldest first")
+
+
+class ContactHistoryOut(ContactOut):
+    calls: list[AttemptHistoryOut] = Field(description="each attempt, oldest first")
+
+    @classmethod
+    def of_history(cls, history: ContactHistory) -> ContactHistoryOut:
+        calls = [
+            AttemptHistoryOut(
+                **AttemptOut.model_validate(attempt).model_dump(),
+                number=attempt.number,
+                events=[EventOut.of(row) for row in history.events[attempt.id]],
+            )
+            for attempt in history.attempts
+        ]
+        return cls(**ContactOut.of(history.contact).model_dump(), calls=calls)
 
 
 class CallOut(_Out):

@@ -11,9 +11,10 @@ whatever the order:
   events comes first, so a callee who pressed 3 to reach an operator has "3" like a notify;
 - a late `h` for a lost attempt replaces the lost decision while the contact still waits on it.
 
-Duplicates never get here: the inbox drops them by their dedup key. Runs inside the inbox's
-write transaction; what must happen after the commit (releasing the concurrency lease, CRM
-callbacks) is returned as data.
+Duplicates never get here: the inbox drops them by their dedup key; nor do events that
+contradict their attempt's CallID or number (`campaigns.matching`), stored as conflicts. Runs
+inside the inbox's write transaction; what must happen after the commit (releasing the
+concurrency lease, CRM callbacks) is returned as data.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Reading contacts: one by id, a campaign's by status and outcome a page at a time, the one
-contact of a single CRM call."""
+contact of a single CRM call, and one contact's history (its attempts and their webhook
+events, conflicts among them)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -12,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.errors import Invalid, NotFound
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
 from campaigns.states import CampaignKind, ContactStatus, Outcome
-from campaigns.tables import Campaign, Contact
+from campaigns.tables import Attempt, Campaign, Contact, Event
 
-__all__ = ["call_contact", "get_contact", "list_contacts"]
+__all__ = ["ContactHistory", "call_contact", "contact_history", "get_contact", "list_contacts"]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -81,3 +83,37 @@ async def call_contact(session: AsyncSession, call_id: int) -> Contact:
     if contact is None:
         raise NotFound(f"call {call_id} does not exist")
     return contact
+
+
+@dataclass(frozen=True)
+class ContactHistory:
+    contact: Contact
+    attempts: list[Attempt]
+    """Oldest first."""
+    events: dict[int, list[Event]]
+    """Each attempt's webhook events in arrival order, by attempt id (also those not applied)."""
+
+
+async def contact_history(
+    session: AsyncSession, campaign_id: int, contact_id: int
+) -> ContactHistory:
+    """A campaign's contact with every attempt and every webhook event stored for them."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.campaign_id != campaign_id:
+        raise NotFound(f"contact {contact_id} does not exist in campaign {campaign_id}")
+    attempts = list(
+        (
+            await session.scalars(
+                select(Attempt).where(Attempt.contact_id == contact_id).order_by(Attempt.id)
+            )
+        ).all()
+    )
+    events: dict[int, list[Event]] = {attempt.id: [] for attempt in attempts}
+    if attempts:
+        stored = await session.scalars(
+            select(Event).where(Event.attempt_id.in_(list(events))).order_by(Event.id)
+        )
+        for event in stored:
+            if event.attempt_id is not None:
+                events[event.attempt_id].append(event)
+    return ContactHistory(contact, attempts, events)

@@ -5,23 +5,22 @@ never sit in memory; each chunk is reshaped column by column rather than row by 
 ISO 8601 in UTC (`2024-05-01T07:30:00Z`): one campaign's contacts span time zones, and UTC is
 the one reading nobody can misinterpret. Cells that a spreadsheet would run as a formula get a
 leading apostrophe.
+
+XLSX's limits (`campaigns.workbook`) never cut data: an export wider than a sheet is refused
+before any byte is made, one longer than a sheet continues on further sheets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.json as pa_json  # type: ignore[import-untyped]
-import xlsxwriter
 from sqlalchemy import Select, String, and_, func, select, true, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -30,11 +29,14 @@ from sqlalchemy.sql import ColumnElement
 
 from campaigns.errors import Invalid, NotFound
 from campaigns.tables import Attempt, Campaign, Contact
+from campaigns.workbook import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, write_workbook
 from dialer.causes import cause_text
 
 __all__ = [
     "ATTEMPT_COLUMNS",
     "CONTACT_COLUMNS",
+    "XLSX_MAX_COLUMNS",
+    "XLSX_MAX_ROWS",
     "escape_cells",
     "export_attempts",
     "export_contacts",
@@ -59,10 +61,8 @@ ATTEMPT_COLUMNS: Final = (
 # fmt: on
 CHUNK: Final = 20_000
 DELIMITERS: Final = (";", ",")
-XLSX_MAX_ROWS: Final = 1_048_576
 _FORMULA_START: Final = frozenset("=+-@\t\r")
 _ISO: Final = "%Y-%m-%dT%H:%M:%SZ"
-_READ_BLOCK: Final = 1024 * 1024
 
 
 def escape_cells(values: Iterable[Any]) -> list[Any]:
@@ -93,6 +93,7 @@ async def export_contacts(
     fmt: Format,
     delimiter: str = ";",
     lang: str = "en",
+    sheet_rows: int = XLSX_MAX_ROWS,
 ) -> AsyncIterator[bytes]:
     """One row per contact: CONTACT_COLUMNS, then the template variables."""
     calls = (
@@ -129,7 +130,8 @@ async def export_contacts(
     def shape(c: list[Column]) -> list[Column]:
         return [*c[:5], texts.column(c[4]), *c[5:12]]
 
-    async for data in _export(sessions, campaign_id, fmt, delimiter, CONTACT_COLUMNS, query, shape):
+    out = _export(sessions, campaign_id, fmt, delimiter, sheet_rows, CONTACT_COLUMNS, query, shape)
+    async for data in out:
         yield data
 
 
@@ -140,6 +142,7 @@ async def export_attempts(
     fmt: Format,
     delimiter: str = ";",
     lang: str = "en",
+    sheet_rows: int = XLSX_MAX_ROWS,
 ) -> AsyncIterator[bytes]:
     """One row per attempt: ATTEMPT_COLUMNS, then the contact's template variables."""
 
@@ -175,7 +178,8 @@ async def export_attempts(
     def shape(c: list[Column]) -> list[Column]:
         return [*c[:5], texts.column(c[4]), *c[5:15], escape_cells(c[15])]
 
-    async for data in _export(sessions, campaign_id, fmt, delimiter, ATTEMPT_COLUMNS, query, shape):
+    out = _export(sessions, campaign_id, fmt, delimiter, sheet_rows, ATTEMPT_COLUMNS, query, shape)
+    async for data in out:
         yield data
 
 
@@ -193,6 +197,7 @@ async def _export(
     campaign_id: int,
     fmt: Format,
     delimiter: str,
+    sheet_rows: int,
     columns: Sequence[str],
     query: Callable[[_Scope], Select[*tuple[Any, ...]]],
     shape: Shape,
@@ -213,7 +218,16 @@ async def _export(
                 yield list(zip(*shape(found), *variables, strict=True))
 
         header = escape_cells([*columns, *names])  # variable names come from the user's file
-        out = _csv(header, chunks(), delimiter) if fmt == "csv" else _xlsx(header, chunks())
+        if fmt == "xlsx" and len(header) > XLSX_MAX_COLUMNS:
+            raise Invalid(
+                "format",
+                f"XLSX holds at most {XLSX_MAX_COLUMNS} columns, this export has {len(header)}"
+                f" ({len(columns)} fixed and {len(names)} variables): export as CSV (format=csv)",
+            )
+        if fmt == "csv":
+            out = _csv(header, chunks(), delimiter)
+        else:
+            out = write_workbook(header, chunks(), sheet_rows)
         async for data in out:
             yield data
 
@@ -323,54 +337,3 @@ async def _csv(
         buffer.truncate()
         writer.writerows(rows)
         yield buffer.getvalue().encode("utf-8")
-
-
-async def _xlsx(
-    header: list[Any], chunks: AsyncIterator[list[tuple[Any, ...]]]
-) -> AsyncIterator[bytes]:
-    """xlsxwriter in constant-memory mode into a temporary file, which is then streamed."""
-    with tempfile.TemporaryDirectory(prefix="dialer-export-") as folder:
-        path = Path(folder) / "export.xlsx"
-        book = xlsxwriter.Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "tmpdir": folder,
-            },
-        )
-        sheets = _Sheets(book, header)
-        try:
-            async for rows in chunks:
-                await asyncio.to_thread(sheets.write, rows)
-        finally:
-            await asyncio.to_thread(book.close)
-        with path.open("rb") as stream:
-            while block := await asyncio.to_thread(stream.read, _READ_BLOCK):
-                yield block
-
-
-class _Sheets:
-    """Rows into worksheets of at most XLSX_MAX_ROWS rows each, the header atop every one."""
-
-    def __init__(self, book: Any, header: list[Any]) -> None:
-        self._book = book
-        self._header = header
-        self._sheet: Any = None
-        self._row = 0
-        self._next_sheet()
-
-    def _next_sheet(self) -> None:
-        count = len(self._book.worksheets()) + 1
-        self._sheet = self._book.add_worksheet("results" if count == 1 else f"results {count}")
-        self._sheet.write_row(0, 0, self._header)
-        self._row = 1
-
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        for values in rows:
-            if self._row == XLSX_MAX_ROWS:
-                self._next_sheet()
-            self._sheet.write_row(self._row, 0, values)
-            self._row += 1

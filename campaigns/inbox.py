@@ -6,6 +6,9 @@ raises, the batch is rolled back and retried body by body; the body that fails a
 alone with its `apply_error` and reported failed, so MTT may send it again (its retry re-applies
 the stored event) and `retry_failed` re-applies it meanwhile.
 
+An event that contradicts the attempt it names (`campaigns.matching`) is stored as a conflict,
+linked to that attempt, and not applied.
+
 The API process feeds it through `campaigns.inbox_writer` (group commit); the sweeper calls
 `store` and `retry_failed` directly.
 """
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent, Call, apply_event, load_calls, uniform_updates
 from campaigns.db import Transact
+from campaigns.matching import MatchStatus, match_event
 from campaigns.tables import Event
 from dialer.events import Event as MttEvent
 from dialer.events import EventParseError, parse_body
@@ -76,6 +80,8 @@ class Receipt:
     unmatched: int = 0
     apply_error: str | None = None
     applied: tuple[AppliedEvent, ...] = ()
+    conflicts: int = 0
+    """Events stored but not applied: they contradict the attempt they name."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class _Tally:
     stored: int = 0
     duplicates: int = 0
     unmatched: int = 0
+    conflicts: int = 0
     applied: list[AppliedEvent] = field(default_factory=list)
 
 
@@ -187,12 +194,21 @@ def _store(
             continue
         if call is None:
             tally.unmatched += 1
+        elif _conflicts(session, key, event, call):
+            tally.conflicts += 1
         else:
             tally.applied.append(apply_event(session, event, call, base=base, now=now))
     uniform_updates(calls)
     applied = [item for tally in tallies for item in tally.applied]
     receipts: list[Receipt | Exception] = [
-        Receipt(d.parse_error, t.stored, t.duplicates, t.unmatched, None, tuple(t.applied))
+        Receipt(
+            d.parse_error,
+            t.stored,
+            t.duplicates,
+            t.unmatched,
+            applied=tuple(t.applied),
+            conflicts=t.conflicts,
+        )
         for d, t in zip(deliveries, tallies, strict=True)
     ]
     reported = callbacks.record_applied(session, _reported(applied, calls), now=now)
@@ -245,9 +261,30 @@ def _link(session: Session, key: str, call: Call | None) -> None:
     session.execute(
         update(Event)
         .where(Event.dedup_key == key)
-        .values(attempt_id=None if call is None else call.attempt.id)
+        .values(attempt_id=None if call is None else call.attempt.id, match_status=_status(call))
         .execution_options(synchronize_session=False)
     )
+
+
+def _conflicts(session: Session, key: str, event: MttEvent, call: Call) -> bool:
+    """Whether the event contradicts its call's attempt; if so its row says why. Judged when
+    applying, so an earlier event of the batch may have taught the attempt its CallID."""
+    attempt = call.attempt
+    verdict = match_event(event, call_id=attempt.call_id, number=attempt.number)
+    if verdict.status is not MatchStatus.CONFLICT:
+        return False
+    log.warning("webhook event for attempt %d not applied: %s", attempt.id, verdict.reason)
+    session.execute(
+        update(Event)
+        .where(Event.dedup_key == key)
+        .values(match_status=verdict.status.value, match_reason=verdict.reason)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _status(call: Call | None) -> str:
+    return (MatchStatus.UNMATCHED if call is None else MatchStatus.MATCHED).value
 
 
 def _row(
@@ -274,6 +311,9 @@ def _row(
         "parse_error": delivery.parse_error,
         "apply_error": apply_error,
         "attempt_id": None if call is None else call.attempt.id,
+        # not known for bodies not parsed, nor for events stored only after applying failed
+        "match_status": None if event is None or apply_error is not None else _status(call),
+        "match_reason": None,
     }
 
 
@@ -331,7 +371,9 @@ def _reapply(
     if key not in _claim_failed(session, [key]):
         return []
     _link(session, key, call)
-    return [] if call is None else [apply_event(session, events[0], call, base=base, now=now)]
+    if call is None or _conflicts(session, key, events[0], call):
+        return []
+    return [apply_event(session, events[0], call, base=base, now=now)]
 
 
 async def release_leases(limiter: ConcurrencyLimiter, applied: Iterable[AppliedEvent]) -> None:

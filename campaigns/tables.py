@@ -192,6 +192,13 @@ class Event(Base):
             sqlite_where=text("apply_error IS NOT NULL"),
             postgresql_where=text("apply_error IS NOT NULL"),
         ),
+        # /metrics counts the conflicts (webhook matching, issue 15): a handful among millions
+        Index(
+            "ix_event_conflict",
+            "id",
+            sqlite_where=text("match_status = 'conflict'"),
+            postgresql_where=text("match_status = 'conflict'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -211,6 +218,9 @@ class Event(Base):
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("attempt.id", ondelete="SET NULL"), index=True
     )
+    # webhook matching (issue 15): a `campaigns.matching.MatchStatus`, and why a conflict is one
+    match_status: Mapped[str | None] = mapped_column(String(16))
+    match_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Dnc(Base):

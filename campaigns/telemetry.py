@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from campaigns.matching import MatchStatus
 from campaigns.states import AttemptState
 from campaigns.tables import Attempt, Callback, Contact, Event
 
@@ -31,6 +32,8 @@ class Counts:
     callbacks: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     """Seconds from request to sb-api's answer of the calls claimed since `latency_since`."""
+    conflicts: int = 0
+    """Webhook events stored but not applied: they contradict the attempt they name."""
 
 
 async def counts(session: AsyncSession, *, latency_since: datetime) -> Counts:
@@ -62,6 +65,9 @@ async def counts(session: AsyncSession, *, latency_since: datetime) -> Counts:
     c.contacts = await _grouped(session, Contact.status)
     c.outcomes = await _grouped(session, Contact.outcome)
     c.callbacks = await _grouped(session, Callback.status)
+    # as a literal: SQLite uses the partial index ix_event_conflict only for its very condition
+    conflict = Event.match_status == literal_column(f"'{MatchStatus.CONFLICT.value}'")
+    c.conflicts = await session.scalar(select(func.count()).where(conflict)) or 0
     recent = await session.execute(
         select(Attempt.sent_at, Attempt.responded_at).where(
             Attempt.state.in_(_ANSWERED_STATES),

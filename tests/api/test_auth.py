@@ -23,6 +23,7 @@ V1_ROUTES = [
     ("POST", "/v1/campaigns/1/resume"),
     ("POST", "/v1/campaigns/1/cancel"),
     ("GET", "/v1/campaigns/1/contacts"),
+    ("GET", "/v1/campaigns/1/contacts/1"),
     ("GET", "/v1/campaigns/1/export"),
     ("POST", "/v1/calls"),
     ("GET", "/v1/calls/1"),
@@ -39,7 +40,12 @@ def api_settings(api_settings: Settings) -> Settings:
 
 def test_every_v1_route_of_the_app_is_listed_here(app: FastAPI) -> None:
     routes = {
-        (method.upper(), path.replace("{campaign_id}", "1").replace("{call_id}", "1"))
+        (
+            method.upper(),
+            path.replace("{campaign_id}", "1")
+            .replace("{call_id}", "1")
+            .replace("{contact_id}", "1"),
+        )
         for path, operations in app.openapi()["paths"].items()
         if path.startswith("/v1/")
         for method in operations

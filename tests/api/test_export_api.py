@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from campaigns.db import write_transaction
-from campaigns.exporter import ATTEMPT_COLUMNS, CONTACT_COLUMNS
+from campaigns.exporter import ATTEMPT_COLUMNS, CONTACT_COLUMNS, XLSX_MAX_COLUMNS
 from campaigns.tables import Contact
 from dialer.settings import Settings
 from tests.api.support import API_KEY, Sessions, authorize, contact, create, error_of, with_api_keys
@@ -151,6 +151,25 @@ async def test_bad_export_parameters_are_422(
     response = await api.get(f"/v1/campaigns/{created['id']}/export", params=params)
     assert response.status_code == 422
     assert error_of(response)["code"] == "invalid"
+
+
+async def test_xlsx_wider_than_a_sheet_is_a_json_422_that_suggests_csv(
+    api: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign_id = await called_campaign(api, sessions)
+    too_many = XLSX_MAX_COLUMNS - len(CONTACT_COLUMNS) + 1 - 2  # name and order are there
+    wide = {f"v{n}": "x" for n in range(too_many)}
+    async with write_transaction(sessions) as session:
+        await session.execute(
+            update(Contact).where(Contact.campaign_id == campaign_id).values(vars=wide)
+        )
+    response = await api.get(f"/v1/campaigns/{campaign_id}/export", params={"format": "xlsx"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/json"
+    error = error_of(response)
+    assert (error["code"], error["details"]) == ("invalid", {"field": "format"})
+    assert "16385" in error["message"]
+    assert "format=csv" in error["message"]
 
 
 async def test_export_of_an_unknown_campaign_is_404(api: httpx.AsyncClient) -> None:

@@ -113,6 +113,7 @@ def test_the_document_covers_every_route() -> None:
         "/v1/campaigns",
         "/v1/campaigns/{campaign_id}",
         "/v1/campaigns/{campaign_id}/contacts",
+        "/v1/campaigns/{campaign_id}/contacts/{contact_id}",
         "/v1/campaigns/{campaign_id}/start",
         "/v1/campaigns/{campaign_id}/pause",
         "/v1/campaigns/{campaign_id}/resume",

@@ -14,6 +14,7 @@ from campaigns.errors import Invalid, NotFound
 from campaigns.exporter import (
     ATTEMPT_COLUMNS,
     CONTACT_COLUMNS,
+    XLSX_MAX_COLUMNS,
     escape_cells,
     export_attempts,
     export_contacts,
@@ -229,18 +230,61 @@ async def test_csv_is_streamed_in_chunks(
     assert [row[0] for row in rows] == [f"7910000000{n}" for n in range(5)]
 
 
-async def test_xlsx_starts_a_new_sheet_when_one_is_full(
-    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("export", "columns"), [(export_contacts, CONTACT_COLUMNS), (export_attempts, ATTEMPT_COLUMNS)]
+)
+async def test_xlsx_continues_on_further_sheets_when_one_is_full(
+    sessions: async_sessionmaker[AsyncSession], export: Any, columns: tuple[str, ...]
 ) -> None:
-    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 3)
     campaign_id = await _campaign(sessions)
     for n in range(5):
-        await _contact(sessions, campaign_id, f"7910000000{n}")
+        await _attempt(sessions, await _contact(sessions, campaign_id, f"7910000000{n}"))
+    data = await _collect(export(sessions, campaign_id, fmt="xlsx", sheet_rows=3))
+    sheets = read_xlsx_export(data)
+    assert list(sheets) == ["results", "results (2)", "results (3)"]
+    assert [len(rows) for rows in sheets.values()] == [3, 3, 2]  # each a header, then 2, 2, 1
+    assert all(rows[0] == [*columns, "name", "order"] for rows in sheets.values())
+    phone = columns.index("phone")
+    assert [row[phone] for rows in sheets.values() for row in rows[1:]] == [
+        f"7910000000{n}" for n in range(5)
+    ]
+
+
+async def test_xlsx_takes_exactly_as_many_columns_as_a_sheet_has(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    campaign_id = await _campaign(sessions)
+    names = [f"v{n}" for n in range(XLSX_MAX_COLUMNS - len(CONTACT_COLUMNS))]
+    await _contact(sessions, campaign_id, "79100000001", vars={name: name for name in names})
     sheets = read_xlsx_export(await _collect(export_contacts(sessions, campaign_id, fmt="xlsx")))
-    assert list(sheets) == ["results", "results 2", "results 3"]
-    assert all(rows[0][0] == "phone" for rows in sheets.values())
-    phones = [row[0] for rows in sheets.values() for row in rows[1:]]
-    assert phones == [f"7910000000{n}" for n in range(5)]
+    header, row = sheets["results"]
+    assert len(header) == len(row) == XLSX_MAX_COLUMNS
+    assert header[-1] == row[-1] == names[-1]
+
+
+async def test_xlsx_wider_than_a_sheet_is_refused_before_any_byte(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    campaign_id = await _campaign(sessions)
+    names = [f"v{n}" for n in range(XLSX_MAX_COLUMNS - len(CONTACT_COLUMNS) + 1)]
+    await _contact(sessions, campaign_id, "79100000001", vars=dict.fromkeys(names, "x"))
+    chunks = export_contacts(sessions, campaign_id, fmt="xlsx")
+    with pytest.raises(Invalid, match=r"at most 16384 columns, this export has 16385 .*CSV"):
+        await anext(chunks)
+    csv_rows = read_csv_export(await _collect(export_contacts(sessions, campaign_id, fmt="csv")))
+    assert len(csv_rows[0]) == len(csv_rows[1]) == XLSX_MAX_COLUMNS + 1
+
+
+async def test_xlsx_refuses_text_longer_than_a_cell_holds(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    campaign_id = await _campaign(sessions)
+    await _contact(sessions, campaign_id, "79100000001")
+    await _contact(sessions, campaign_id, "79100000002", vars={"name": "я" * 32_768, "order": "B"})
+    chunks = export_contacts(sessions, campaign_id, fmt="xlsx")
+    with pytest.raises(Invalid, match=r"row 2 has text longer than XLSX.s 32,767 .*CSV") as caught:
+        await anext(chunks)
+    assert caught.value.field == "format"
 
 
 async def test_unknown_campaign_is_not_found(sessions: async_sessionmaker[AsyncSession]) -> None:

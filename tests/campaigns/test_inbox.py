@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import inbox as inbox_module
 from campaigns.apply import AppliedEvent, Call, apply_event
-from campaigns.db import Writes
+from campaigns.db import Writes, write_transaction
 from campaigns.inbox import (
     MAX_EVENTS,
     Delivery,
@@ -117,11 +117,12 @@ async def test_event_of_an_unknown_call_is_stored_unmatched(sessions: Sessions) 
     (receipt,) = await stored(sessions, [delivery(body(f"o_{PHONE}", 4242))])
     (row,) = await events(sessions)
     assert (receipt.stored, receipt.unmatched, receipt.applied) == (1, 1, ())
-    assert (row.attempt_id, row.mess_id, row.kind, row.format) == (
+    assert (row.attempt_id, row.mess_id, row.kind, row.format, row.match_status) == (
         None,
         "4242",
         "originate",
         "json",
+        "unmatched",
     )
 
 
@@ -217,6 +218,65 @@ async def test_retry_failed_reapplies_and_keeps_what_fails_again(
     assert rows[str(first.id)].apply_error is None
     assert rows[str(second.id)].apply_error == f"RuntimeError: boom on attempt {second.id}"
     assert await retry_failed(sessions, writes.run, base=BASE, now=NOW) == []
+
+
+async def test_a_conflicting_event_is_stored_unapplied_and_its_call_id_not_adopted(
+    sessions: Sessions,
+) -> None:
+    attempt = await insert_call(sessions)  # no CallID yet: sb-api has not answered
+    conflicting = body("h_79107654321_17_0", attempt, CallID="other")
+    (receipt,) = await stored(sessions, [delivery(conflicting)])
+    assert (receipt.stored, receipt.conflicts, receipt.applied) == (1, 1, ())
+    (row,) = await events(sessions)
+    assert (row.attempt_id, row.match_status, row.match_reason) == (
+        attempt.id,
+        "conflict",
+        f"number 79107654321 is not the attempt's {PHONE}",
+    )
+    async with sessions() as session:
+        assert (await session.get_one(Attempt, attempt.id)).call_id is None
+    assert (await contact_of(sessions, attempt)).status == "dialing"
+
+
+async def test_a_batch_judges_each_event_by_the_call_id_its_earlier_events_taught(
+    sessions: Sessions,
+) -> None:
+    attempt = await insert_call(sessions)
+    genuine = delivery(body(f"o_{PHONE}", attempt))  # CallID c1, learnt by the attempt
+    replayed = delivery(body(f"h_{PHONE}_17_0", attempt, CallID="c2"))
+    first, second = await stored(sessions, [genuine, replayed])
+    assert (len(first.applied), first.conflicts, len(second.applied), second.conflicts) == (
+        1,
+        0,
+        0,
+        1,
+    )
+    assert [(row.match_status, row.match_reason) for row in await events(sessions)] == [
+        ("matched", None),
+        ("conflict", "CallID c2 is not the attempt's c1"),
+    ]
+    async with sessions() as session:
+        row = await session.get_one(Attempt, attempt.id)
+        assert (row.state, row.call_id) == ("originated", "c1")
+
+
+async def test_retry_failed_does_not_apply_an_event_that_now_conflicts(
+    sessions: Sessions, writes: Writes, crash_on: set[int]
+) -> None:
+    attempt = await insert_call(sessions)
+    crash_on.add(attempt.id)
+    await stored(sessions, [delivery(body(f"h_{PHONE}_17_0", attempt))])
+    async with write_transaction(sessions) as session:  # sb-api's answer came meanwhile
+        (await session.get_one(Attempt, attempt.id)).call_id = "c9"
+    crash_on.clear()
+    assert await retry_failed(sessions, writes.run, base=BASE, now=NOW) == []
+    (row,) = await events(sessions)
+    assert (row.apply_error, row.match_status, row.match_reason) == (
+        None,
+        "conflict",
+        "CallID c1 is not the attempt's c9",
+    )
+    assert (await contact_of(sessions, attempt)).status == "dialing"
 
 
 async def test_a_mixed_batch_writes_each_table_in_one_update(
