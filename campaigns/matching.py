@@ -10,7 +10,8 @@ contact's history and counted, never applied.
   CallIDs are compared case-insensitively, as the inbox's deduplication does.
 - The callee's number differs from the one dialled, whether the attempt knows its CallID or
   not yet (an event may come before sb-api's answer). Transfer legs name the operator's number
-  and are not compared.
+  and are not compared. Numbers are compared by their last ten digits: MTT's own examples echo
+  numbers without the country digit, and a `7`/`8` prefix says nothing about the callee.
 
 An event without a CallID is judged by its number alone.
 """
@@ -50,6 +51,13 @@ def match_event(event: Event, *, call_id: str | None, number: str) -> Verdict:
         return Verdict(
             MatchStatus.CONFLICT, f"CallID {event.call_id} is not the attempt's {call_id}"
         )
-    if event.leg is Leg.CALLEE and event.number != number:
+    if event.leg is Leg.CALLEE and not _same_subscriber(event.number, number):
         return Verdict(MatchStatus.CONFLICT, f"number {event.number} is not the attempt's {number}")
     return MATCHED
+
+
+_NATIONAL_DIGITS = 10
+
+
+def _same_subscriber(heard: str, dialled: str) -> bool:
+    return heard[-_NATIONAL_DIGITS:] == dialled[-_NATIONAL_DIGITS:]

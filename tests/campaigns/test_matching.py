@@ -31,6 +31,8 @@ def event(text: str, call_id: str | None = CALL_ID, **extra: str) -> Event:
         ("the attempt's own hangup", event(f"h_{NUMBER}_16_9"), CALL_ID, None),
         ("CallID in other letter case", event(f"o_{NUMBER}", CALL_ID.upper()), CALL_ID, None),
         ("no CallID known yet", event(f"h_{NUMBER}_17_0"), None, None),
+        ("the number without its country digit", event(f"h_{NUMBER[1:]}_16_9"), CALL_ID, None),
+        ("the number with a trunk 8", event(f"o_8{NUMBER[1:]}"), CALL_ID, None),
         ("no CallID in the event", event(f"n_{NUMBER}", None, dtmf="1"), CALL_ID, None),
         (
             "a transfer leg names the operator",
