@@ -1,4 +1,5 @@
-"""The database side of CRM callbacks: one row per outcome and choice, tries, final failure."""
+"""The database side of CRM callbacks: one row per outcome and choice, tries, final failure;
+the timestamped signature, and the receiver of docs/callbacks.md checking it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """CRM callback delivery against a real loopback receiver: signatures, retries, final failure,
-job slots kept free for dialing, and one callback per outcome through duplicated webhooks."""
+job slots kept free for dialing, one callback per outcome through duplicated webhooks, and
+hosts that are not public refused after resolution (pinned, TLS checked for the URL's name)."""
 
 from __future__ import annotations
 
