@@ -17,6 +17,7 @@ from api.schemas import CallId, CallOut, errors
 from campaigns import callbacks
 from campaigns.calls import CallSpec, create_call, get_call
 from campaigns.db import write_transaction
+from campaigns.spec import check_callback_url
 
 __all__ = ["router"]
 
@@ -52,6 +53,7 @@ async def place_call(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> CallOut:
+    check_callback_url(spec, resources.settings.callback_allow_private)
     async with write_transaction(resources.sessions) as session:
         made = await create_call(
             session,

@@ -35,7 +35,13 @@ from campaigns.db import write_transaction
 from campaigns.errors import Conflict, IllegalTransition, NotFound
 from campaigns.filereader import Limits
 from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
-from campaigns.spec import CampaignPatch, CampaignSpec, check_a_number, settings_of
+from campaigns.spec import (
+    CampaignPatch,
+    CampaignSpec,
+    check_a_number,
+    check_callback_url,
+    settings_of,
+)
 from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
@@ -94,6 +100,7 @@ async def create_campaign(
     spec: CampaignSpec, resources: ResourcesDep, response: Response
 ) -> CampaignCreated:
     check_a_number(spec, resources.settings.a_number)
+    check_callback_url(spec, resources.settings.callback_allow_private)
     async with write_transaction(resources.sessions) as session:
         campaign = await store.create(session, spec, now=_now())
     report = None
@@ -151,7 +158,9 @@ async def patch_campaign(
     async with write_transaction(resources.sessions) as session:
         await _campaign(session, campaign_id)
         campaign = await store.patch(session, campaign_id, changes, now=_now())
-        check_a_number(settings_of(campaign), resources.settings.a_number)
+        settings = settings_of(campaign)
+        check_a_number(settings, resources.settings.a_number)
+        check_callback_url(settings, resources.settings.callback_allow_private)
         return await _out(session, campaign)
 
 

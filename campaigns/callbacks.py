@@ -4,8 +4,10 @@ A callback is first a row whose unique `dedup_key` names what it reports (`outco
 `dtmf:<attempt>:<digit>`), so a duplicated webhook, a retried job or a second sweep can never
 make a second one; the worker's `deliver_callback` job then POSTs it, retrying with a bounded
 backoff, and marks it `sent` or, after MAX_TRIES, `failed` (counted in the campaign's stats).
-The body is fixed when the row is written; the signature is HMAC-SHA256 over the exact bytes
-sent, keyed by the campaign's secret or the service's `DIALER_CRM_CALLBACK_SECRET`.
+The body is fixed when the row is written; each try signs it with its own timestamp
+(`campaigns.signing`), keyed by the campaign's secret or the service's
+`DIALER_CRM_CALLBACK_SECRET`. A URL whose host is not public is refused, not retried
+(`campaigns.callback_hosts`).
 
 Outcomes settled by webhooks are recorded right after the collector's commit
 (`notify_applied`); outcomes settled elsewhere (the dial job, the sweeper, cancelling) are
@@ -14,8 +16,6 @@ found by `unreported_outcomes`, which the worker's callback sweep runs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -38,7 +38,6 @@ __all__ = [
     "BACKOFF",
     "JOB",
     "MAX_TRIES",
-    "SIGNATURE_HEADER",
     "Delivery",
     "JobQueue",
     "body_of",
@@ -51,16 +50,13 @@ __all__ = [
     "record_applied",
     "record_outcomes",
     "retry_delay",
-    "sign",
     "stale_pending",
     "unreported_outcomes",
-    "verify",
 ]
 
 log = logging.getLogger(__name__)
 
 JOB: Final = "deliver_callback"
-SIGNATURE_HEADER: Final = "X-Dialer-Signature"
 PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = CALLBACK_FAILED
@@ -86,16 +82,6 @@ def job_id(callback_id: int) -> str:
 def retry_delay(tries: int) -> float:
     """Seconds to wait after `tries` failed tries (1-based) before the next one."""
     return BACKOFF[min(tries, len(BACKOFF)) - 1]
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The signature header's value: `sha256=<hex HMAC-SHA256 of the body>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(body: bytes, secret: str, signature: str) -> bool:
-    """What a receiver checks (constant-time)."""
-    return hmac.compare_digest(sign(body, secret), signature)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -329,9 +315,12 @@ async def mark_sent(session: AsyncSession, callback_id: int, *, now: datetime) -
     return moved.scalar_one_or_none() is not None
 
 
-async def mark_failed(session: AsyncSession, callback_id: int, error: str) -> tuple[int, bool]:
-    """Count a failed try: (tries so far, whether it is now `failed` for good). (0, True) if
-    it was no longer pending."""
+async def mark_failed(
+    session: AsyncSession, callback_id: int, error: str, *, final: bool = False
+) -> tuple[int, bool]:
+    """Count a failed try: (tries so far, whether it is now `failed` for good: after MAX_TRIES,
+    or at once when `final`, for a try that can never succeed). (0, True) if it was no longer
+    pending."""
     ensure_writing(session)
     tries = await session.scalar(
         update(Callback)
@@ -342,7 +331,7 @@ async def mark_failed(session: AsyncSession, callback_id: int, error: str) -> tu
     )
     if tries is None:
         return 0, True
-    if tries >= MAX_TRIES:
+    if final or tries >= MAX_TRIES:
         await session.execute(
             update(Callback)
             .where(Callback.id == callback_id)

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from campaigns.callback_hosts import host_refusal
 from campaigns.errors import Invalid
 from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
@@ -43,6 +44,7 @@ __all__ = [
     "ContactVoice",
     "Schedule",
     "check_a_number",
+    "check_callback_url",
     "invalid",
     "merge",
     "row_values",
@@ -251,6 +253,22 @@ def check_a_number(settings: CampaignSettings, default_a_number: str | None) -> 
             "a_number",
             "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
             "set a_number or DIALER_A_NUMBER",
+        )
+
+
+def check_callback_url(settings: CampaignSettings, allow_private: bool) -> None:
+    """Callbacks go to public hosts only, unless DIALER_CALLBACK_ALLOW_PRIVATE: raises
+    Invalid("crm_callback_url") for a local name or an address that is not public. Names are
+    resolved, and checked again, at each delivery."""
+    url = settings.crm_callback_url
+    if url is None or allow_private:
+        return
+    refusal = host_refusal(urlsplit(url).hostname or "")
+    if refusal is not None:
+        raise Invalid(
+            "crm_callback_url",
+            f"{refusal}: callbacks go only to public hosts "
+            "(DIALER_CALLBACK_ALLOW_PRIVATE allows others)",
         )
 
 

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
 
+    # CRM callbacks: server-side request forgery guard
+    callback_allow_private: bool = Field(
+        default=False,
+        description="let crm_callback_url reach loopback, private and link-local hosts "
+        "(local demos and tests); off, callbacks go only to public addresses",
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

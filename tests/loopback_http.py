@@ -4,6 +4,7 @@ can hold its answers until several requests have arrived, answer any bytes, or h
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -61,10 +62,11 @@ class Server:
 
 
 @asynccontextmanager
-async def serving() -> AsyncIterator[Server]:
+async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    """The server on a free port; https with the `tls` server context."""
     server = Server()
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
     port = listener.sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}/hook?x=1"
+    server.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/hook?x=1"
     async with listener:
         yield server

@@ -1,21 +1,28 @@
-"""The database side of CRM callbacks: one row per outcome and choice, tries, final failure."""
+"""The database side of CRM callbacks: one row per outcome and choice, tries, final failure;
+the timestamped signature, and the receiver of docs/callbacks.md checking it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import re
+import runpy
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
+from campaigns.signing import TOLERANCE, sign, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign, Contact
 from dialer.redis_server import RedisServer
@@ -167,6 +174,18 @@ async def test_tries_end_in_failed_and_show_in_stats(sessions: Sessions) -> None
         assert not await callbacks.mark_sent(session, callback_id, now=T0)
 
 
+async def test_a_final_failure_ends_the_callback_at_its_first_try(sessions: Sessions) -> None:
+    """A refused host: no later try could succeed, so none is made."""
+    call = await settled_call(sessions)
+    (callback_id,) = await record(sessions, [applied(call, outcome="listened")])
+    async with write_transaction(sessions) as session:
+        assert await callbacks.mark_failed(session, callback_id, "refused", final=True) == (1, True)
+    (row,) = await rows(sessions)
+    assert (row.status, row.tries, row.last_error) == ("failed", 1, "refused")
+    async with sessions() as session:
+        assert (await campaign_stats(session, call.campaign_id)).callbacks_failed == 1
+
+
 async def test_sent_once(sessions: Sessions) -> None:
     call = await settled_call(sessions)
     (callback_id,) = await record(sessions, [applied(call, outcome="listened")])
@@ -205,25 +224,99 @@ def test_backoff_never_shrinks() -> None:
     assert list(callbacks.BACKOFF) == sorted(callbacks.BACKOFF)
 
 
+SIGNED_AT = 1_764_979_200
+"""2025-12-06 00:00:00 UTC."""
+FOX = b"The quick brown fox jumps over the lazy dog"
+
+
+def test_the_signature_is_a_timestamp_and_the_hmac_of_it_with_the_body() -> None:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`; the vector is openssl's:
+    printf '1764979200.The quick…' | openssl dgst -sha256 -hmac key"""
+    assert sign(FOX, "key", timestamp=SIGNED_AT) == (
+        "t=1764979200,v1=cf7cc4981a330cf20db706a6ccede2ad8dfc655c3dba998781ef82e25cf337ae"
+    )
+
+
+GOOD = sign(b"{}", "k", timestamp=SIGNED_AT)
+OLD_FORMAT = "sha256=add853b103fbcc936a194f9eb15e29c4ff08af6e47d5d1bca4f20218e31e4fff"
+"""What main signed `{}` with `k`: no timestamp, so it could be replayed for ever."""
+
+
 @pytest.mark.parametrize(
-    ("body", "secret", "signature", "valid"),
+    ("body", "secret", "header", "now", "valid"),
     [
-        (b"{}", "k", callbacks.sign(b"{}", "k"), True),
-        (b"{} ", "k", callbacks.sign(b"{}", "k"), False),
-        (b"{}", "other", callbacks.sign(b"{}", "k"), False),
-        (b"{}", "k", "sha256=", False),
+        (b"{}", "k", GOOD, SIGNED_AT, True),
+        (b"{}", "k", GOOD, SIGNED_AT + TOLERANCE, True),
+        (b"{}", "k", f"v1=00,{GOOD}", SIGNED_AT + 1, True),
+        (b"{} ", "k", GOOD, SIGNED_AT, False),
+        (b'{"a":1}', "k", GOOD, SIGNED_AT, False),
+        (b"{}", "other", GOOD, SIGNED_AT, False),
+        (b"{}", "k", GOOD, SIGNED_AT + TOLERANCE + 1, False),
+        (b"{}", "k", GOOD, SIGNED_AT - TOLERANCE - 1, False),
+        (b"{}", "k", GOOD.replace(f"t={SIGNED_AT}", f"t={SIGNED_AT + 60}"), SIGNED_AT, False),
+        (b"{}", "k", GOOD.replace("t=", "t=x"), SIGNED_AT, False),
+        (b"{}", "k", GOOD.split(",")[1], SIGNED_AT, False),
+        (b"{}", "k", f"t={SIGNED_AT}", SIGNED_AT, False),
+        (b"{}", "k", f"t={SIGNED_AT},t={SIGNED_AT},{GOOD.split(',')[1]}", SIGNED_AT, False),
+        (b"{}", "k", OLD_FORMAT, SIGNED_AT, False),
+        (b"{}", "k", "", SIGNED_AT, False),
+        (b"{}", "k", "t=\u00b2,v1=\u00e9", SIGNED_AT, False),
+    ],
+    ids=[
+        "good",
+        "at-the-tolerance",
+        "one-of-several-v1",
+        "tampered-body",
+        "other-body",
+        "wrong-secret",
+        "too-old",
+        "too-far-ahead",
+        "timestamp-changed",
+        "timestamp-not-a-number",
+        "no-timestamp",
+        "no-v1",
+        "two-timestamps",
+        "old-format",
+        "empty",
+        "not-ascii",
     ],
 )
-def test_signatures(body: bytes, secret: str, signature: str, valid: bool) -> None:
-    assert callbacks.verify(body, secret, signature) is valid
+def test_verify(body: bytes, secret: str, header: str, now: int, valid: bool) -> None:
+    assert verify(body, secret, header, now=now) is valid
 
 
-def test_the_signature_is_hmac_sha256_hex() -> None:
-    """The published HMAC-SHA256 example vector."""
-    body = b"The quick brown fox jumps over the lazy dog"
-    assert callbacks.sign(body, "key") == (
-        "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
-    )
+@given(body=st.binary(), secret=st.text(min_size=1), age=st.integers(0, 10 * TOLERANCE))
+def test_a_signature_verifies_until_it_is_too_old(body: bytes, secret: str, age: int) -> None:
+    header = sign(body, secret, timestamp=SIGNED_AT)
+    assert verify(body, secret, header, now=SIGNED_AT + age) is (age <= TOLERANCE)
+    assert not verify(body + b" ", secret, header, now=SIGNED_AT)
+
+
+def documented_verify(folder: Path) -> Callable[..., bool]:
+    """The receiver's `verify` of docs/callbacks.md, run from a file as a receiver copies it."""
+    text = (Path(__file__).parents[2] / "docs" / "callbacks.md").read_text()
+    (snippet,) = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    receiver = folder / "receiver.py"
+    receiver.write_text(snippet)
+    found: Callable[..., bool] = runpy.run_path(str(receiver), run_name="receiver")["verify"]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("body", "secret", "age", "valid"),
+    [
+        (b"{}", "k", 0, True),
+        (b"{}", "k", TOLERANCE, True),
+        (b"{} ", "k", 0, False),
+        (b"{}", "other", 0, False),
+        (b"{}", "k", TOLERANCE + 1, False),
+    ],
+)
+def test_the_documented_receiver_checks_as_the_dialer_signs(
+    tmp_path: Path, body: bytes, secret: str, age: int, valid: bool
+) -> None:
+    header = sign(b"{}", "k", timestamp=SIGNED_AT)
+    assert documented_verify(tmp_path)(body, secret, header, now=SIGNED_AT + age) is valid
 
 
 @pytest.fixture

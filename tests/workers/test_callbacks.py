@@ -1,9 +1,13 @@
 """CRM callback delivery against a real loopback receiver: signatures, retries, final failure,
-job slots kept free for dialing, and one callback per outcome through duplicated webhooks."""
+job slots kept free for dialing, one callback per outcome through duplicated webhooks, and
+hosts that are not public refused after resolution (pinned, TLS checked for the URL's name)."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +26,14 @@ from api.app import create_app
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
+from campaigns.signing import SIGNATURE_HEADER, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign
 from dialer.redis_server import RedisServer
 from dialer.settings import Settings
 from tests.dialer.sbapi_server import LoopbackServer, Reply
 from tests.factories import T0, insert_call
+from tests.loopback_http import serving
 from tests.workers.support import settings_for
 from workers import callbacks as jobs
 from workers.resources import RESOURCES, Resources, close_resources, open_resources
@@ -47,6 +53,7 @@ def settings(db_url: str, redis_server: RedisServer, data_dir: Path) -> Settings
         data_dir=data_dir,
         webhook_token=SecretStr(WEBHOOK_TOKEN),
         crm_callback_secret=SecretStr(GLOBAL_SECRET),
+        callback_allow_private=True,  # the CRM is a loopback receiver
     )
 
 
@@ -91,6 +98,11 @@ async def pending_callback(
     return callback_id
 
 
+def signed(body: bytes, secret: str, header: str) -> bool:
+    """What a receiver checks now: the signature is fresh and made with `secret`."""
+    return verify(body, secret, header, now=time.time())
+
+
 async def callback_row(sessions: Sessions, callback_id: int) -> Callback:
     async with sessions() as session:
         return await session.get_one(Callback, callback_id)
@@ -104,8 +116,8 @@ async def test_a_delivery_is_signed_with_the_global_secret(
     (request,) = crm.requests
     assert (request.method, request.path) == ("POST", "/crm/hook")
     assert request.headers["content-type"] == "application/json"
-    signature = request.headers[callbacks.SIGNATURE_HEADER.lower()]
-    assert callbacks.verify(request.body, GLOBAL_SECRET, signature)
+    signature = request.headers[SIGNATURE_HEADER.lower()]
+    assert signed(request.body, GLOBAL_SECRET, signature)
     assert request.json()["outcome"] == "listened"
     row = await callback_row(sessions, callback_id)
     assert (row.status, row.tries, row.last_error) == ("sent", 1, None)
@@ -119,9 +131,101 @@ async def test_the_campaign_secret_wins(
     callback_id = await pending_callback(sessions, crm_url(crm), secret="campaign-key")
     await jobs.deliver_callback(ctx, callback_id)
     (request,) = crm.requests
-    signature = request.headers[callbacks.SIGNATURE_HEADER.lower()]
-    assert callbacks.verify(request.body, "campaign-key", signature)
-    assert not callbacks.verify(request.body, GLOBAL_SECRET, signature)
+    signature = request.headers[SIGNATURE_HEADER.lower()]
+    assert signed(request.body, "campaign-key", signature)
+    assert not signed(request.body, GLOBAL_SECRET, signature)
+
+
+async def test_each_try_signs_the_time_it_is_made(
+    ctx: dict[str, Any], sessions: Sessions, crm: LoopbackServer
+) -> None:
+    resources: Resources = ctx[RESOURCES]
+    resources.clock = lambda: T0
+    callback_id = await pending_callback(sessions, crm_url(crm))
+    await jobs.deliver_callback(ctx, callback_id)
+    (request,) = crm.requests
+    signature = request.headers[SIGNATURE_HEADER.lower()]
+    assert signature.startswith(f"t={int(T0.timestamp())},v1=")
+    assert verify(request.body, GLOBAL_SECRET, signature, now=T0.timestamp())
+    assert not verify(request.body, GLOBAL_SECRET, signature, now=T0.timestamp() + 301)
+
+
+@pytest.fixture
+async def strict_ctx(settings: Settings, arq_pool: ArqRedis) -> AsyncIterator[dict[str, Any]]:
+    """arq's ctx of a worker with the default setting: callbacks to public hosts only."""
+    strict = settings.model_copy(update={"callback_allow_private": False})
+    resources = await open_resources(strict, arq_pool)
+    yield {RESOURCES: resources, "redis": arq_pool}
+    await close_resources(resources)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "127.0.0.1", "2130706433", "0x7f.1", "127.1", "[::ffff:127.0.0.1]"],
+)
+async def test_a_host_that_resolves_to_loopback_is_refused_at_delivery(
+    strict_ctx: dict[str, Any], sessions: Sessions, crm: LoopbackServer, host: str
+) -> None:
+    """Written before the setting was turned off, or a name that resolves to loopback: the
+    receiver is up, but nothing is sent, and the callback fails at once with the reason."""
+    callback_id = await pending_callback(sessions, f"http://{host}:{crm.port}/crm/hook")
+    result = await jobs.deliver_callback(strict_ctx, callback_id)
+    assert result.startswith("failed after 1 tries: refused: ")
+    assert "127.0.0.1" in result
+    assert "not a public address" in result
+    assert crm.requests == []
+    row = await callback_row(sessions, callback_id)
+    assert (row.status, row.tries, row.last_error) == ("failed", 1, result.split(": ", 1)[1])
+    async with sessions() as session:
+        assert (await campaign_stats(session, row.campaign_id)).callbacks_failed == 1
+
+
+async def test_allowed_private_hosts_get_the_callback_with_their_own_host_header(
+    ctx: dict[str, Any], sessions: Sessions, crm: LoopbackServer
+) -> None:
+    """The connection goes to the address resolved and judged; the Host stays the URL's."""
+    callback_id = await pending_callback(sessions, f"http://localhost:{crm.port}/crm/hook")
+    assert await jobs.deliver_callback(ctx, callback_id) == "sent"
+    (request,) = crm.requests
+    assert request.headers["host"] == f"localhost:{crm.port}"
+    assert request.headers["connection"] == "close"
+
+
+@pytest.fixture
+def localhost_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context whose self-signed certificate names `localhost` only (no address),
+    trusted by the clients built after this (SSL_CERT_FILE)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-days", "1", "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_a_pinned_https_delivery_checks_the_certificate_of_the_urls_name(
+    settings: Settings, arq_pool: ArqRedis, sessions: Sessions, localhost_tls: ssl.SSLContext
+) -> None:
+    """The connection goes to the address resolved, the TLS server name stays `localhost`
+    (a certificate for the name alone is accepted), and it is closed after the try."""
+    async with serving(localhost_tls) as server:
+        port = httpx.URL(server.url).port
+        callback_id = await pending_callback(sessions, f"https://localhost:{port}/crm/hook")
+        resources = await open_resources(settings, arq_pool)
+        try:
+            assert await jobs.deliver_callback({RESOURCES: resources}, callback_id) == "sent"
+            await server.closed_down_to(0)
+        finally:
+            await close_resources(resources)
+    assert len(server.bodies) == 1
 
 
 async def test_failures_are_retried_with_growing_delays(
@@ -290,8 +394,8 @@ async def test_duplicated_webhooks_make_one_callback_delivered_after_failures(
         f"outcome:{call.contact_id}",
     }
     for request in server.requests:
-        signature = request.headers[callbacks.SIGNATURE_HEADER.lower()]
-        assert callbacks.verify(request.body, GLOBAL_SECRET, signature)
+        signature = request.headers[SIGNATURE_HEADER.lower()]
+        assert signed(request.body, GLOBAL_SECRET, signature)
     async with sessions() as session:
         rows = (await session.scalars(select(Callback).order_by(Callback.id))).all()
         attempt = await session.get_one(Attempt, call.id)
