@@ -37,6 +37,7 @@ from campaigns.spec import CampaignPatch, CampaignSpec, check_a_number, settings
 from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
+from campaigns.waiting import WaitingReasons
 
 __all__ = ["router"]
 
@@ -251,7 +252,7 @@ async def list_contacts(
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
     async with resources.sessions() as session:
-        await _campaign(session, campaign_id)
+        reasons = WaitingReasons(await _campaign(session, campaign_id), _now())
         page = await contacts.list_contacts(
             session,
             campaign_id,
@@ -260,7 +261,8 @@ async def list_contacts(
             cursor=cursor,
             limit=limit,
         )
-    return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+    items = [ContactOut.of(c, reasons.of_contact(c)) for c in page.items]
+    return ContactPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get(

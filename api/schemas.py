@@ -14,10 +14,19 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaigns.importer import ImportReport
+from campaigns.purposes import Caps, Purpose
 from campaigns.spec import Schedule, settings_of
-from campaigns.states import AttemptState, CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import (
+    AttemptState,
+    CampaignKind,
+    CampaignStatus,
+    ContactStatus,
+    Outcome,
+    WaitingReason,
+)
 from campaigns.stats import CampaignStats
 from campaigns.tables import Attempt, Campaign, Contact, Dnc
+from campaigns.waiting import Waiting
 from dialer.dtmf import DtmfMenu
 from dialer.voice import Voice
 
@@ -104,6 +113,8 @@ class CampaignOut(_Out):
     id: int
     name: str
     message: str
+    purpose: Purpose
+    caps: Caps | None = Field(description="debt_collection: null means the law's caps")
     voice: Voice
     a_number: str | None
     dtmf: DtmfMenu
@@ -150,6 +161,10 @@ class CampaignPage(_Out):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
 
 
+_WAITING_REASON = "why a waiting contact is not being called now; null when it is not waiting"
+_NEXT_ATTEMPT = "UTC; when it will be called, whenever known"
+
+
 class ContactOut(_Out):
     id: int
     phone: str
@@ -161,7 +176,8 @@ class ContactOut(_Out):
     outcome: Outcome | None
     attempts: int
     network_attempts: int
-    next_attempt_at: datetime | None
+    waiting_reason: WaitingReason | None = Field(description=_WAITING_REASON)
+    next_attempt_at: datetime | None = Field(description=_NEXT_ATTEMPT)
     last_cause: int | None
     listened_seconds: int
     dtmf: str
@@ -171,8 +187,8 @@ class ContactOut(_Out):
     last_call_at: datetime | None
 
     @classmethod
-    def of(cls, contact: Contact) -> ContactOut:
-        return cls.model_validate(contact)
+    def of(cls, contact: Contact, waiting: Waiting) -> ContactOut:
+        return cls.model_validate(contact).model_copy(update=waiting._asdict())
 
 
 class ContactPage(_Out):
@@ -208,7 +224,8 @@ class CallOut(_Out):
     contact_status: ContactStatus
     outcome: Outcome | None
     attempts: int
-    next_attempt_at: datetime | None
+    waiting_reason: WaitingReason | None = Field(description=_WAITING_REASON)
+    next_attempt_at: datetime | None = Field(description=_NEXT_ATTEMPT)
     last_cause: int | None
     listened_seconds: int
     dtmf: str
@@ -220,7 +237,9 @@ class CallOut(_Out):
     calls: list[AttemptOut] = Field(description="each attempt to reach the number, oldest first")
 
     @classmethod
-    def of(cls, campaign: Campaign, contact: Contact, attempts: list[Attempt]) -> CallOut:
+    def of(
+        cls, campaign: Campaign, contact: Contact, attempts: list[Attempt], waiting: Waiting
+    ) -> CallOut:
         return cls(
             id=campaign.id,
             kind=CampaignKind(campaign.kind),
@@ -231,7 +250,8 @@ class CallOut(_Out):
             contact_status=ContactStatus(contact.status),
             outcome=None if contact.outcome is None else Outcome(contact.outcome),
             attempts=contact.attempts,
-            next_attempt_at=contact.next_attempt_at,
+            waiting_reason=waiting.reason,
+            next_attempt_at=waiting.next_attempt_at,
             last_cause=contact.last_cause,
             listened_seconds=contact.listened_seconds,
             dtmf=contact.dtmf,

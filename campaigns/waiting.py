@@ -1,0 +1,149 @@
+"""Why a waiting contact is not being called now, and when it will be (`waiting_reason`).
+
+Only a contact that is `pending` or `scheduled` waits. Its reason is decided in this order:
+
+1. The campaign: a draft has `not_started`, a paused one `campaign_paused` (no time: a person
+   resumes it), one completed, cancelled or past its `end_at` `campaign_ended`.
+2. A `next_attempt_at` still ahead: the reason stored when it was set, because only the writer
+   knows it: a redial (`redial_delay`, written with the settlement), the service's daily
+   answered cap (`daily_cap`) or a debt_collection cap (`frequency_cap`, both at dial time), a
+   request that never reached MTT (`send_retry`). Those times are already window openings
+   (the redial policy and the caps push them there), so they are reported as they are.
+3. Otherwise it is due, and its calling window decides, in its own zone: the first opening is
+   computed (campaigns.windows, the pacer's own rule) and is `campaign_scheduled` while the
+   campaign waits for its `start_at`, `window_closed` when it lies ahead, `campaign_ended` when
+   the window never opens before the end; with the window open, the contact waits for a free
+   line (`concurrency`), which the pacer hands out within a tick or as calls end.
+
+Nothing of rule 3 is stored: it changes with the clock, and storing it would mean writing every
+waiting contact each time a window opens or closes. It is cheap on read instead: for one
+campaign at one instant it depends only on the contact's zone, so `WaitingReasons` computes each
+zone once, and a page, or a million-row export, costs a dict lookup per contact.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from campaigns.outcomes import window_of
+from campaigns.states import CampaignStatus, ContactStatus, WaitingReason
+from campaigns.tables import Campaign, Contact
+from campaigns.windows import next_opening
+
+__all__ = ["Waiting", "WaitingReasons", "waiting_reason"]
+
+R = WaitingReason
+_WAITING = frozenset({ContactStatus.PENDING, ContactStatus.SCHEDULED})
+_ENDED = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+"""The exports' time format (campaigns.exporter)."""
+
+
+class Waiting(NamedTuple):
+    reason: WaitingReason | None
+    """None: the contact does not wait (it is being dialed, or done)."""
+    next_attempt_at: datetime | None
+    """UTC; None when unknown (paused, waiting for a line) or never."""
+
+
+NOT_WAITING = Waiting(None, None)
+
+
+class WaitingReasons:
+    """The reasons of one campaign's contacts at one instant `now`."""
+
+    def __init__(self, campaign: Campaign, now: datetime) -> None:
+        self._campaign = campaign
+        self._now = now
+        self._now_iso = now.astimezone(UTC).strftime(_ISO)
+        self._whole = _campaign_wide(campaign, now)
+        self._zones: dict[str, Waiting] = {}
+        self._zone_texts: dict[str, tuple[str | None, str | None]] = {}
+
+    def of(
+        self,
+        status: str,
+        next_attempt_at: datetime | None,
+        stored: str | None,
+        timezone: str,
+    ) -> Waiting:
+        """A contact's reason from its columns."""
+        ahead = next_attempt_at is not None and next_attempt_at > self._now
+        found = self._decided(status, ahead, timezone)
+        return Waiting(_stored(stored), next_attempt_at) if found is None else found
+
+    def of_contact(self, contact: Contact) -> Waiting:
+        return self.of(
+            contact.status, contact.next_attempt_at, contact.waiting_reason, contact.timezone
+        )
+
+    def texts(
+        self, status: str, next_iso: str | None, stored: str | None, timezone: str
+    ) -> tuple[str | None, str | None]:
+        """As `of`, with times as the exports' ISO text (`2024-05-01T07:30:00Z`)."""
+        ahead = next_iso is not None and next_iso > self._now_iso
+        found = self._decided(status, ahead, timezone)
+        if found is None:
+            return _stored(stored).value, next_iso
+        if found is self._whole or found is NOT_WAITING:
+            return _text(found)
+        texts = self._zone_texts.get(timezone)
+        if texts is None:
+            texts = self._zone_texts[timezone] = _text(found)
+        return texts
+
+    def _decided(self, status: str, ahead: bool, timezone: str) -> Waiting | None:
+        """The reason, or None when the stored one applies (a `next_attempt_at` ahead)."""
+        if status not in _WAITING:
+            return NOT_WAITING
+        if self._whole is not None:
+            return self._whole
+        if ahead:
+            return None
+        found = self._zones.get(timezone)
+        if found is None:
+            found = self._zones[timezone] = _by_window(self._campaign, timezone, self._now)
+        return found
+
+
+def waiting_reason(contact: Contact, campaign: Campaign, now: datetime) -> Waiting:
+    """Why `contact` of `campaign` is not being called at `now`, and when it will be."""
+    return WaitingReasons(campaign, now).of_contact(contact)
+
+
+def _campaign_wide(campaign: Campaign, now: datetime) -> Waiting | None:
+    """The reason every waiting contact of the campaign shares, if its status decides."""
+    status = campaign.status
+    if status == CampaignStatus.DRAFT:
+        return Waiting(R.NOT_STARTED, None)
+    if status == CampaignStatus.PAUSED:
+        return Waiting(R.CAMPAIGN_PAUSED, None)
+    if status in _ENDED or (campaign.end_at is not None and campaign.end_at <= now):
+        return Waiting(R.CAMPAIGN_ENDED, None)
+    return None
+
+
+def _by_window(campaign: Campaign, timezone: str, now: datetime) -> Waiting:
+    """A due contact in `timezone`: its window's next opening decides."""
+    opening = next_opening(
+        window_of(campaign), timezone, now, start_at=campaign.start_at, end_at=campaign.end_at
+    )
+    if opening is None:
+        return Waiting(R.CAMPAIGN_ENDED, None)
+    if campaign.status == CampaignStatus.SCHEDULED:
+        return Waiting(R.CAMPAIGN_SCHEDULED, opening)
+    if opening > now:
+        return Waiting(R.WINDOW_CLOSED, opening)
+    return Waiting(R.CONCURRENCY, None)
+
+
+def _stored(reason: str | None) -> WaitingReason:
+    """A time ahead written without a reason (before reasons were stored) is a redial."""
+    return R.REDIAL_DELAY if reason is None else WaitingReason(reason)
+
+
+def _text(waiting: Waiting) -> tuple[str | None, str | None]:
+    at = waiting.next_attempt_at
+    reason = None if waiting.reason is None else waiting.reason.value
+    return reason, None if at is None else at.astimezone(UTC).strftime(_ISO)
