@@ -188,7 +188,9 @@ class ContactOut(_Out):
 
     @classmethod
     def of(cls, contact: Contact, waiting: Waiting) -> ContactOut:
-        return cls.model_validate(contact).model_copy(update=waiting._asdict())
+        return cls.model_validate(contact).model_copy(
+            update={"waiting_reason": waiting.reason, "next_attempt_at": waiting.next_attempt_at}
+        )
 
 
 class ContactPage(_Out):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -124,6 +126,8 @@ async def test_a_key_over_200_characters_is_422(api: httpx.AsyncClient) -> None:
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"voice": {"speed": 9}}, "voice"),
         ({"a_number": None}, "a_number"),
+        ({"purpose": "debt_collection", "schedule": {"workdays": ["07:00", "22:00"]}}, "schedule"),
+        ({"purpose": "debt_collection", "caps": {"conversations": {"day": 2}}}, "caps"),
     ],
 )
 async def test_invalid_calls_are_422_naming_the_field(
@@ -157,3 +161,27 @@ async def test_a_campaign_id_is_not_a_call(api: httpx.AsyncClient) -> None:
         "/v1/campaigns", json={"name": "c", "message": "m", "a_number": "74950000000"}
     )
     assert (await api.get(f"/v1/calls/{created.json()['id']}")).status_code == 404
+
+
+def closed_window(zone: ZoneInfo) -> tuple[list[str], datetime]:
+    """A daily window opening one to two hours from now in `zone`, and its opening in UTC."""
+    local = datetime.now(zone)
+    hour = (local.hour + 2) % 24
+    day = local.date() + timedelta(days=1 if hour < local.hour else 0)
+    opening = datetime.combine(day, time(hour), zone).astimezone(UTC)
+    return [f"{hour:02d}:00", f"{hour + 1:02d}:00"], opening
+
+
+async def test_a_call_outside_its_window_says_it_waits_for_the_opening(
+    api: httpx.AsyncClient,
+) -> None:
+    zone = ZoneInfo("Asia/Vladivostok")  # the callee's, seven hours ahead of the campaign's
+    span, opening = closed_window(zone)
+    schedule = {"timezone": "Europe/Moscow", "workdays": span, "weekends": span}
+    created = await api.post("/v1/calls", json=call_body(timezone=zone.key, schedule=schedule))
+    assert created.status_code == 201, created.text
+    read = await api.get(f"/v1/calls/{created.json()['id']}")
+    for body in (created.json(), read.json()):
+        assert (body["status"], body["contact_status"]) == ("running", "pending")
+        assert body["waiting_reason"] == "window_closed"
+        assert datetime.fromisoformat(body["next_attempt_at"]) == opening
