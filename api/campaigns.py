@@ -25,6 +25,7 @@ from api.schemas import (
     ContactOut,
     ContactPage,
     ImportReportOut,
+    WaitingOut,
     errors,
 )
 from api.uploads import UPLOAD_BODY, receive_contacts
@@ -37,7 +38,7 @@ from campaigns.spec import CampaignPatch, CampaignSpec, check_a_number, settings
 from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
-from campaigns.waiting import WaitingReasons
+from campaigns.waiting import WaitingReasons, waiting_summary
 
 __all__ = ["router"]
 
@@ -263,6 +264,18 @@ async def list_contacts(
         )
     items = [ContactOut.of(c, reasons.of_contact(c)) for c in page.items]
     return ContactPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{campaign_id}/waiting",
+    response_model=WaitingOut,
+    responses=errors(404, 422),
+    summary="Waiting contacts counted by why they are not being called, and until when",
+)
+async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> WaitingOut:
+    async with resources.sessions() as session:
+        groups = await waiting_summary(session, await _campaign(session, campaign_id), _now())
+    return WaitingOut.model_validate({"items": groups})
 
 
 @router.get(

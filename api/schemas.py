@@ -46,6 +46,7 @@ __all__ = [
     "ErrorBody",
     "HealthOut",
     "ImportReportOut",
+    "WaitingOut",
     "errors",
 ]
 
@@ -191,6 +192,18 @@ class ContactOut(_Out):
         return cls.model_validate(contact).model_copy(
             update={"waiting_reason": waiting.reason, "next_attempt_at": waiting.next_attempt_at}
         )
+
+
+class WaitingGroupOut(_Out):
+    reason: WaitingReason
+    contacts: int
+    next_attempt_at: datetime | None = Field(description="UTC; the group's earliest, if known")
+
+
+class WaitingOut(_Out):
+    """A campaign's waiting contacts by why they wait, most first."""
+
+    items: list[WaitingGroupOut]
 
 
 class ContactPage(_Out):

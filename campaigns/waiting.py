@@ -24,15 +24,19 @@ zone once, and a page, or a million-row export, costs a dict lookup per contact.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.outcomes import window_of
 from campaigns.states import CampaignStatus, ContactStatus, WaitingReason
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import next_opening
 
-__all__ = ["Waiting", "WaitingReasons", "waiting_reason"]
+__all__ = ["Waiting", "WaitingGroup", "WaitingReasons", "waiting_reason", "waiting_summary"]
 
 R = WaitingReason
 _WAITING = frozenset({ContactStatus.PENDING, ContactStatus.SCHEDULED})
@@ -131,6 +135,46 @@ class WaitingReasons:
 def waiting_reason(contact: Contact, campaign: Campaign, now: datetime) -> Waiting:
     """Why `contact` of `campaign` is not being called at `now`, and when it will be."""
     return WaitingReasons(campaign, now).of_contact(contact)
+
+
+@dataclass(frozen=True)
+class WaitingGroup:
+    reason: WaitingReason
+    contacts: int
+    next_attempt_at: datetime | None
+    """The earliest of the group, when known."""
+
+
+async def waiting_summary(
+    session: AsyncSession, campaign: Campaign, now: datetime
+) -> list[WaitingGroup]:
+    """The campaign's waiting contacts counted by reason, most first: one grouped read (by
+    status, zone, stored reason and whether the stored time is ahead), each group's reason
+    decided as a contact's would be."""
+    ahead = func.coalesce(Contact.next_attempt_at > now, False)
+    rows = await session.execute(
+        select(
+            Contact.status,
+            Contact.timezone,
+            Contact.waiting_reason,
+            ahead,
+            func.count(),
+            func.min(Contact.next_attempt_at),
+        )
+        .where(Contact.campaign_id == campaign.id, Contact.status.in_(_WAITING))
+        .group_by(Contact.status, Contact.timezone, Contact.waiting_reason, ahead)
+    )
+    reasons = WaitingReasons(campaign, now)
+    counts: dict[WaitingReason, tuple[int, datetime | None]] = {}
+    for status, zone, stored, later, count, earliest in rows.all():
+        reason, at = reasons.of(status, earliest if later else None, stored, zone)
+        if reason is None:
+            continue
+        total, first = counts.get(reason, (0, None))
+        known = [time for time in (first, at) if time is not None]
+        counts[reason] = (total + count, min(known) if known else None)
+    groups = [WaitingGroup(reason, n, at) for reason, (n, at) in counts.items()]
+    return sorted(groups, key=lambda group: (-group.contacts, group.reason))
 
 
 def _campaign_wide(campaign: Campaign, now: datetime) -> Waiting | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from campaigns.tables import Campaign, Contact
 from dialer.settings import Settings
-from tests.api.support import Sessions, authorize, error_of, with_api_keys
+from tests.api.support import Sessions, authorize, closed_window, error_of, with_api_keys
 
 
 @pytest.fixture
@@ -161,15 +161,6 @@ async def test_a_campaign_id_is_not_a_call(api: httpx.AsyncClient) -> None:
         "/v1/campaigns", json={"name": "c", "message": "m", "a_number": "74950000000"}
     )
     assert (await api.get(f"/v1/calls/{created.json()['id']}")).status_code == 404
-
-
-def closed_window(zone: ZoneInfo) -> tuple[list[str], datetime]:
-    """A daily window opening one to two hours from now in `zone`, and its opening in UTC."""
-    local = datetime.now(zone)
-    hour = (local.hour + 2) % 24
-    day = local.date() + timedelta(days=1 if hour < local.hour else 0)
-    opening = datetime.combine(day, time(hour), zone).astimezone(UTC)
-    return [f"{hour:02d}:00", f"{hour + 1:02d}:00"], opening
 
 
 async def test_a_call_outside_its_window_says_it_waits_for_the_opening(
