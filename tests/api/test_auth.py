@@ -24,6 +24,7 @@ V1_ROUTES = [
     ("POST", "/v1/campaigns/1/cancel"),
     ("GET", "/v1/campaigns/1/contacts"),
     ("GET", "/v1/campaigns/1/export"),
+    ("GET", "/v1/campaigns/1/waiting"),
     ("POST", "/v1/calls"),
     ("GET", "/v1/calls/1"),
     ("GET", "/v1/dnc"),
