@@ -126,8 +126,6 @@ async def test_a_key_over_200_characters_is_422(api: httpx.AsyncClient) -> None:
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"voice": {"speed": 9}}, "voice"),
         ({"a_number": None}, "a_number"),
-        ({"purpose": "debt_collection", "schedule": {"workdays": ["07:00", "22:00"]}}, "schedule"),
-        ({"purpose": "debt_collection", "caps": {"conversations": {"day": 2}}}, "caps"),
     ],
 )
 async def test_invalid_calls_are_422_naming_the_field(
@@ -176,3 +174,33 @@ async def test_a_call_outside_its_window_says_it_waits_for_the_opening(
         assert (body["status"], body["contact_status"]) == ("running", "pending")
         assert body["waiting_reason"] == "window_closed"
         assert datetime.fromisoformat(body["next_attempt_at"]) == opening
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "message"),
+    [
+        (
+            {"schedule": {"workdays": ["07:00", "22:00"]}},
+            ["body", "schedule"],
+            "schedule.workdays: 07:00–22:00 is wider than 230-FZ art. 7 allows",
+        ),
+        (
+            {"caps": {"conversations": {"day": 2}}},
+            ["body", "caps", "conversations", "day"],
+            "at most 1 under 230-FZ art. 7 part 3",
+        ),
+    ],
+)
+async def test_debt_collection_looser_than_the_law_is_422(
+    api: httpx.AsyncClient,
+    sessions: Sessions,
+    change: dict[str, Any],
+    loc: list[str],
+    message: str,
+) -> None:
+    response = await api.post("/v1/calls", json=call_body(purpose="debt_collection", **change))
+    assert response.status_code == 422, response.text
+    (problem,) = error_of(response)["details"]
+    assert problem["loc"] == loc
+    assert message in problem["msg"]
+    assert await counts(sessions) == (0, 0)
