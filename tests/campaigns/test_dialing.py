@@ -168,6 +168,7 @@ async def test_the_daily_answered_cap_moves_the_call_to_tomorrow(sessions: Sessi
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, contact.status, contact.attempts) == ("rejected", "scheduled", 0)
     assert contact.next_attempt_at == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)  # 08:00 Moscow
+    assert contact.waiting_reason == "daily_cap"
 
 
 async def test_the_cap_past_the_campaign_end_expires_the_contact(sessions: Sessions) -> None:
@@ -280,6 +281,7 @@ async def test_not_sent_tries_again_soon_without_counting(sessions: Sessions) ->
         NOW + dialing.NOT_SENT_RETRY,
         0,
     )
+    assert contact.waiting_reason == "send_retry"
 
 
 async def test_unknown_keeps_the_contact_waiting_for_events(sessions: Sessions) -> None:

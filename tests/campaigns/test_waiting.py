@@ -6,9 +6,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.states import WaitingReason as R
-from campaigns.waiting import Waiting, WaitingReasons, waiting_reason
+from campaigns.tables import Campaign
+from campaigns.waiting import (
+    Waiting,
+    WaitingGroup,
+    WaitingReasons,
+    waiting_reason,
+    waiting_summary,
+)
+from tests.db_fixtures import insert_campaign, insert_contacts
 from tests.factories import make_campaign, make_contact
 
 WED_0300_MSK = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
@@ -137,3 +146,29 @@ def test_one_zone_is_computed_once_per_campaign_and_instant() -> None:
     reasons = WaitingReasons(make_campaign(**LAW), WED_0300_MSK)
     first = reasons.of("pending", None, None, "Europe/Moscow")
     assert reasons.of("scheduled", None, None, "Europe/Moscow") is first
+
+
+async def test_the_summary_counts_contacts_by_reason_with_the_earliest_time(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    campaign_id = await insert_campaign(sessions, **LAW)
+    await insert_contacts(sessions, campaign_id, [1, 2], status="pending")
+    await insert_contacts(sessions, campaign_id, [3], status="pending", timezone="Asia/Vladivostok")
+    for n, hours in ((4, 5), (5, 3)):
+        await insert_contacts(
+            sessions,
+            campaign_id,
+            [n],
+            status="scheduled",
+            next_attempt_at=WED_0300_MSK + timedelta(hours=hours),
+            waiting_reason="redial_delay",
+        )
+    await insert_contacts(sessions, campaign_id, [6], status="done", outcome="listened")
+    async with sessions() as session:
+        campaign = await session.get_one(Campaign, campaign_id)
+        groups = await waiting_summary(session, campaign, WED_0300_MSK)
+    assert groups == [  # most first, then by name
+        WaitingGroup(R.REDIAL_DELAY, 2, WED_0300_MSK + timedelta(hours=3)),
+        WaitingGroup(R.WINDOW_CLOSED, 2, datetime(2026, 11, 25, 5, 0, tzinfo=UTC)),
+        WaitingGroup(R.CONCURRENCY, 1, None),  # 10:00 in Vladivostok
+    ]
