@@ -7,8 +7,9 @@ Only a contact that is `pending` or `scheduled` waits. Its reason is decided in 
 2. A `next_attempt_at` still ahead: the reason stored when it was set, because only the writer
    knows it: a redial (`redial_delay`, written with the settlement), the service's daily
    answered cap (`daily_cap`) or a debt_collection cap (`frequency_cap`, both at dial time), a
-   request that never reached MTT (`send_retry`). Those times are already window openings
-   (the redial policy and the caps push them there), so they are reported as they are.
+   request that never reached MTT (`send_retry`, seconds away). Redial and cap times are
+   already window openings (the redial policy and the caps push them there), so stored times
+   are reported as they are, with no window arithmetic per contact.
 3. Otherwise it is due, and its calling window decides, in its own zone: the first opening is
    computed (campaigns.windows, the pacer's own rule) and is `campaign_scheduled` while the
    campaign waits for its `start_at`, `window_closed` when it lies ahead, `campaign_ended` when
