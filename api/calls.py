@@ -68,8 +68,8 @@ async def place_call(
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/calls/{made.campaign.id}"
     async with resources.sessions() as session:
-        view = await get_call(session, made.campaign.id)
-    return CallOut.of(view.campaign, view.contact, view.attempts)
+        view = await get_call(session, made.campaign.id, now=datetime.now(UTC))
+    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)
 
 
 @router.get(
@@ -80,5 +80,5 @@ async def place_call(
 )
 async def read_call(call_id: CallId, resources: ResourcesDep) -> CallOut:
     async with resources.sessions() as session:
-        view = await get_call(session, call_id)
-    return CallOut.of(view.campaign, view.contact, view.attempts)
+        view = await get_call(session, call_id, now=datetime.now(UTC))
+    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)

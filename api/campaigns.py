@@ -27,6 +27,7 @@ from api.schemas import (
     ContactOut,
     ContactPage,
     ImportReportOut,
+    WaitingOut,
     errors,
 )
 from api.uploads import UPLOAD_BODY, receive_contacts
@@ -45,6 +46,7 @@ from campaigns.spec import (
 from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
+from campaigns.waiting import WaitingReasons, waiting_summary
 
 __all__ = ["router"]
 
@@ -262,7 +264,7 @@ async def list_contacts(
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
     async with resources.sessions() as session:
-        await _campaign(session, campaign_id)
+        reasons = WaitingReasons(await _campaign(session, campaign_id), _now())
         page = await contacts.list_contacts(
             session,
             campaign_id,
@@ -271,7 +273,20 @@ async def list_contacts(
             cursor=cursor,
             limit=limit,
         )
-    return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+    items = [ContactOut.of(c, reasons.of_contact(c)) for c in page.items]
+    return ContactPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{campaign_id}/waiting",
+    response_model=WaitingOut,
+    responses=errors(404, 422),
+    summary="Waiting contacts counted by why they are not being called, and until when",
+)
+async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> WaitingOut:
+    async with resources.sessions() as session:
+        groups = await waiting_summary(session, await _campaign(session, campaign_id), _now())
+    return WaitingOut.model_validate({"items": groups})
 
 
 @router.get(
@@ -284,9 +299,9 @@ async def read_contact(
     campaign_id: CampaignId, contact_id: ContactId, resources: ResourcesDep
 ) -> ContactHistoryOut:
     async with resources.sessions() as session:
-        await _campaign(session, campaign_id)
+        reasons = WaitingReasons(await _campaign(session, campaign_id), _now())
         history = await contacts.contact_history(session, campaign_id, contact_id)
-    return ContactHistoryOut.of_history(history)
+    return ContactHistoryOut.of_history(history, reasons.of_contact(history.contact))
 
 
 @router.get(

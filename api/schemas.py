@@ -16,10 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from campaigns.contacts import ContactHistory
 from campaigns.importer import ImportReport
 from campaigns.matching import MatchStatus
+from campaigns.purposes import Caps, Purpose
 from campaigns.spec import Schedule, settings_of
-from campaigns.states import AttemptState, CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import (
+    AttemptState,
+    CampaignKind,
+    CampaignStatus,
+    ContactStatus,
+    Outcome,
+    WaitingReason,
+)
 from campaigns.stats import CampaignStats
 from campaigns.tables import Attempt, Campaign, Contact, Dnc, Event
+from campaigns.waiting import Waiting
 from dialer.dtmf import DtmfMenu
 from dialer.voice import Voice
 
@@ -41,6 +50,7 @@ __all__ = [
     "ErrorBody",
     "HealthOut",
     "ImportReportOut",
+    "WaitingOut",
     "errors",
 ]
 
@@ -109,6 +119,8 @@ class CampaignOut(_Out):
     id: int
     name: str
     message: str
+    purpose: Purpose
+    caps: Caps | None = Field(description="debt_collection: null means the law's caps")
     voice: Voice
     a_number: str | None
     dtmf: DtmfMenu
@@ -155,6 +167,10 @@ class CampaignPage(_Out):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
 
 
+_WAITING_REASON = "why a waiting contact is not being called now; null when it is not waiting"
+_NEXT_ATTEMPT = "UTC; when it will be called, whenever known"
+
+
 class ContactOut(_Out):
     id: int
     phone: str
@@ -166,7 +182,8 @@ class ContactOut(_Out):
     outcome: Outcome | None
     attempts: int
     network_attempts: int
-    next_attempt_at: datetime | None
+    waiting_reason: WaitingReason | None = Field(description=_WAITING_REASON)
+    next_attempt_at: datetime | None = Field(description=_NEXT_ATTEMPT)
     last_cause: int | None
     listened_seconds: int
     dtmf: str
@@ -176,8 +193,22 @@ class ContactOut(_Out):
     last_call_at: datetime | None
 
     @classmethod
-    def of(cls, contact: Contact) -> ContactOut:
-        return cls.model_validate(contact)
+    def of(cls, contact: Contact, waiting: Waiting) -> ContactOut:
+        return cls.model_validate(contact).model_copy(
+            update={"waiting_reason": waiting.reason, "next_attempt_at": waiting.next_attempt_at}
+        )
+
+
+class WaitingGroupOut(_Out):
+    reason: WaitingReason
+    contacts: int
+    next_attempt_at: datetime | None = Field(description="UTC; the group's earliest, if known")
+
+
+class WaitingOut(_Out):
+    """A campaign's waiting contacts by why they wait, most first."""
+
+    items: list[WaitingGroupOut]
 
 
 class ContactPage(_Out):
@@ -242,7 +273,7 @@ class ContactHistoryOut(ContactOut):
     calls: list[AttemptHistoryOut] = Field(description="each attempt, oldest first")
 
     @classmethod
-    def of_history(cls, history: ContactHistory) -> ContactHistoryOut:
+    def of_history(cls, history: ContactHistory, waiting: Waiting) -> ContactHistoryOut:
         calls = [
             AttemptHistoryOut(
                 **AttemptOut.model_validate(attempt).model_dump(),
@@ -251,7 +282,7 @@ class ContactHistoryOut(ContactOut):
             )
             for attempt in history.attempts
         ]
-        return cls(**ContactOut.of(history.contact).model_dump(), calls=calls)
+        return cls(**ContactOut.of(history.contact, waiting).model_dump(), calls=calls)
 
 
 class CallOut(_Out):
@@ -266,7 +297,8 @@ class CallOut(_Out):
     contact_status: ContactStatus
     outcome: Outcome | None
     attempts: int
-    next_attempt_at: datetime | None
+    waiting_reason: WaitingReason | None = Field(description=_WAITING_REASON)
+    next_attempt_at: datetime | None = Field(description=_NEXT_ATTEMPT)
     last_cause: int | None
     listened_seconds: int
     dtmf: str
@@ -278,7 +310,9 @@ class CallOut(_Out):
     calls: list[AttemptOut] = Field(description="each attempt to reach the number, oldest first")
 
     @classmethod
-    def of(cls, campaign: Campaign, contact: Contact, attempts: list[Attempt]) -> CallOut:
+    def of(
+        cls, campaign: Campaign, contact: Contact, attempts: list[Attempt], waiting: Waiting
+    ) -> CallOut:
         return cls(
             id=campaign.id,
             kind=CampaignKind(campaign.kind),
@@ -289,7 +323,8 @@ class CallOut(_Out):
             contact_status=ContactStatus(contact.status),
             outcome=None if contact.outcome is None else Outcome(contact.outcome),
             attempts=contact.attempts,
-            next_attempt_at=contact.next_attempt_at,
+            waiting_reason=waiting.reason,
+            next_attempt_at=waiting.next_attempt_at,
             last_cause=contact.last_cause,
             listened_seconds=contact.listened_seconds,
             dtmf=contact.dtmf,

@@ -24,6 +24,7 @@ from campaigns.importer import ImportRefused, check_rows, contacts_frame
 from campaigns.spec import CampaignSettings, Name, check_a_number
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
+from campaigns.waiting import Waiting, waiting_reason
 
 __all__ = ["CallCreated", "CallSpec", "CallView", "check_key", "create_call", "get_call"]
 
@@ -61,6 +62,8 @@ class CallView:
     campaign: Campaign
     contact: Contact
     attempts: list[Attempt]
+    waiting: Waiting
+    """Why it is not being called at the time of reading, and when it will be."""
 
 
 def _row(spec: CallSpec) -> dict[str, Any]:
@@ -137,10 +140,10 @@ async def create_call(
     return CallCreated(campaign, contact, created=True, callbacks=recorded)
 
 
-async def get_call(session: AsyncSession, call_id: int) -> CallView:
+async def get_call(session: AsyncSession, call_id: int, *, now: datetime) -> CallView:
     contact = await call_contact(session, call_id)
     campaign = await store.get(session, call_id)
     found = await session.scalars(
         select(Attempt).where(Attempt.contact_id == contact.id).order_by(Attempt.id)
     )
-    return CallView(campaign, contact, list(found.all()))
+    return CallView(campaign, contact, list(found.all()), waiting_reason(contact, campaign, now))

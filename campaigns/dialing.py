@@ -6,7 +6,8 @@ changes nothing. The job runs each as one step of the worker's group commit
 (campaigns/group_commit.py), inside a write transaction it may share with other jobs' steps:
 
     begin        claimed → sending, then the checks right before the call: the campaign still
-                 running, the number not on the do-not-call list, the daily answered cap
+                 running, the number not on the do-not-call list, the daily answered cap,
+                 a debt_collection campaign's caps (campaigns.frequency)
     mark_sent    sending (sent_at unset) → sent_at set, just before the CPS slot: the point of
                  no return for the sweeper, which takes an attempt back only while sent_at is
                  unset, by the same CAS
@@ -26,9 +27,16 @@ from sqlalchemy.orm import Session
 
 from campaigns import dnc
 from campaigns.db import ensure_writing
-from campaigns.frequency import answered_today, next_day_opening
+from campaigns.frequency import (
+    answered_today,
+    debt_capped_until,
+    debt_interactions,
+    next_day_opening,
+)
+from campaigns.outcomes import opening_for, window_of
+from campaigns.purposes import Caps, Purpose
 from campaigns.requests import CallSetup, call_request
-from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.sbapi import CallRequest, Rejected, RejectReason
 
@@ -121,8 +129,17 @@ def begin(
         _finish(contact, Outcome.DNC)
         return stop("do-not-call")
     if cap > 0 and answered_today(session, contact.phone, now) >= cap:
-        reschedule(contact, campaign, next_day_opening(campaign, contact.timezone, now))
+        at = next_day_opening(campaign, contact.timezone, now)
+        reschedule(contact, campaign, at, WaitingReason.DAILY_CAP)
         return stop("frequency cap")
+    if campaign.purpose == Purpose.DEBT_COLLECTION:
+        answered, in_flight = debt_interactions(session, contact.phone, attempt_id, now)
+        caps = Caps.model_validate(campaign.caps or {})
+        until = debt_capped_until(answered, in_flight, caps, contact.timezone, now)
+        if until is not None:
+            at = opening_for(campaign, window_of(campaign), contact.timezone)(until)
+            reschedule(contact, campaign, at, WaitingReason.FREQUENCY_CAP)
+            return stop("debt collection cap (230-FZ art. 7)")
     try:
         request = call_request(str(attempt_id), contact, campaign, setup)
     except ValueError as error:
@@ -194,7 +211,7 @@ def not_sent(session: Session, attempt_id: int, error: str, now: datetime) -> bo
     ):
         return False
     _, contact, campaign = _rows(session, attempt_id)
-    reschedule(contact, campaign, now + NOT_SENT_RETRY)
+    reschedule(contact, campaign, now + NOT_SENT_RETRY, WaitingReason.SEND_RETRY)
     return True
 
 
@@ -269,7 +286,10 @@ def back_to_waiting(contact: Contact, campaign: Campaign) -> None:
         contact.next_attempt_at = None
 
 
-def reschedule(contact: Contact, campaign: Campaign, at: datetime | None) -> None:
+def reschedule(
+    contact: Contact, campaign: Campaign, at: datetime | None, reason: WaitingReason
+) -> None:
+    """The contact waits until `at` for `reason` (campaigns.waiting); expired when None."""
     if contact.status != ContactStatus.DIALING or _closed(contact, campaign):
         return
     if at is None:
@@ -277,6 +297,7 @@ def reschedule(contact: Contact, campaign: Campaign, at: datetime | None) -> Non
         return
     contact.status = ContactStatus.SCHEDULED
     contact.next_attempt_at = at
+    contact.waiting_reason = reason
 
 
 def _closed(contact: Contact, campaign: Campaign) -> bool:

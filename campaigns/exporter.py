@@ -17,6 +17,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -29,6 +30,7 @@ from sqlalchemy.sql import ColumnElement
 
 from campaigns.errors import Invalid, NotFound
 from campaigns.tables import Attempt, Campaign, Contact
+from campaigns.waiting import WaitingReasons
 from campaigns.workbook import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, write_workbook
 from dialer.causes import cause_text
 
@@ -51,7 +53,7 @@ Shape = Callable[[list[Column]], list[Column]]
 CONTACT_COLUMNS: Final = (
     "phone", "status", "outcome", "attempts", "last_cause", "last_cause_text",
     "listened_seconds", "dtmf", "transfer_number", "transfer_seconds", "first_call_at",
-    "last_call_at", "call_ids",
+    "last_call_at", "call_ids", "waiting_reason", "next_attempt_at",
 )
 ATTEMPT_COLUMNS: Final = (
     "attempt_id", "phone", "state", "category", "cause", "cause_text", "duration", "dtmf",
@@ -94,8 +96,15 @@ async def export_contacts(
     delimiter: str = ";",
     lang: str = "en",
     sheet_rows: int = XLSX_MAX_ROWS,
+    now: datetime | None = None,
 ) -> AsyncIterator[bytes]:
-    """One row per contact: CONTACT_COLUMNS, then the template variables."""
+    """One row per contact: CONTACT_COLUMNS, then the template variables. The waiting reasons
+    are those at `now` (the current time when None)."""
+    async with sessions() as session:
+        campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    reasons = WaitingReasons(campaign, now or datetime.now(UTC))
     calls = (
         select(Attempt.contact_id, func.aggregate_strings(Attempt.call_id, " ").label("ids"))
         .where(Attempt.campaign_id == campaign_id, Attempt.call_id.is_not(None))
@@ -118,6 +127,9 @@ async def export_contacts(
                 _iso(Contact.first_call_at, scope.dialect),
                 _iso(Contact.last_call_at, scope.dialect),
                 calls.c.ids,
+                Contact.waiting_reason,
+                _iso(Contact.next_attempt_at, scope.dialect),
+                Contact.timezone,
                 Contact.vars,
             )
             .outerjoin(calls, calls.c.contact_id == Contact.id)
@@ -128,7 +140,7 @@ async def export_contacts(
     texts = _CauseTexts(lang)
 
     def shape(c: list[Column]) -> list[Column]:
-        return [*c[:5], texts.column(c[4]), *c[5:12]]
+        return [*c[:5], texts.column(c[4]), *c[5:12], *reasons.columns(c[1], c[13], c[12], c[14])]
 
     out = _export(sessions, campaign_id, fmt, delimiter, sheet_rows, CONTACT_COLUMNS, query, shape)
     async for data in out:

@@ -13,6 +13,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Generic, TypeVar
 
+from campaigns.purposes import redial_overrides
+from campaigns.states import WaitingReason
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import CallingWindow, next_opening
 from dialer.causes import Category
@@ -47,8 +49,10 @@ def opening_for(campaign: Campaign, window: CallingWindow, timezone: str) -> Nex
 
 
 def policy_of(campaign: Campaign, base: RedialPolicy) -> RedialPolicy:
-    """The service-wide policy with the campaign's attempt cap and delay overrides."""
-    return _policy(_Same(base), campaign.max_attempts, json.dumps(campaign.redial))
+    """The service-wide policy with the campaign's attempt cap and delay overrides (over its
+    purpose's defaults)."""
+    redial = redial_overrides(campaign.purpose, campaign.redial)
+    return _policy(_Same(base), campaign.max_attempts, json.dumps(redial))
 
 
 # Every hangup needs its campaign's window and policy, and thousands of events share a few
@@ -150,6 +154,7 @@ def write_settlement(contact: Contact, settlement: Settlement, *, now: datetime)
     if settlement.outcome is None:
         contact.status = "scheduled"
         contact.next_attempt_at = settlement.next_attempt_at
+        contact.waiting_reason = WaitingReason.REDIAL_DELAY
     else:
         contact.status = "done"
         contact.outcome = settlement.outcome

@@ -28,6 +28,7 @@ from pydantic import (
 
 from campaigns.callback_hosts import host_refusal
 from campaigns.errors import Invalid
+from campaigns.purposes import Caps, Purpose, check_window
 from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
 from campaigns.windows import CallingWindow, DailySpan
@@ -139,6 +140,8 @@ class CampaignSettings(BaseModel):
     name: Name
     message: Message
     """The TTS text, a template: `{name}` takes the contact's variable `name`."""
+    purpose: Purpose = Purpose.INFORMING
+    """The compliance preset (campaigns.purposes); declared before the fields it limits."""
     dtmf: DtmfMenu = DtmfMenu()
     """Declared before `voice`, whose languages depend on it (ivr-api has more)."""
     voice: Voice = Voice()
@@ -154,6 +157,28 @@ class CampaignSettings(BaseModel):
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     """HMAC key of this campaign's CRM callbacks (the global one when unset)."""
+    caps: Caps | None = None
+    """debt_collection only: answered calls per number across debt_collection campaigns;
+    the law's values (230-FZ art. 7) when unset."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _lawful_window(cls, schedule: Schedule, info: ValidationInfo) -> Schedule:
+        if info.data.get("purpose") is Purpose.DEBT_COLLECTION:
+            check_window(
+                DailySpan.parse(schedule.workdays, "schedule.workdays"),
+                DailySpan.parse(schedule.weekends, "schedule.weekends"),
+                schedule.holidays,
+            )
+        return schedule
+
+    @field_validator("caps")
+    @classmethod
+    def _caps_for_debt(cls, caps: Caps | None, info: ValidationInfo) -> Caps | None:
+        purpose = info.data.get("purpose")
+        if caps is not None and purpose is not None and purpose is not Purpose.DEBT_COLLECTION:
+            raise ValueError(f"caps apply to purpose debt_collection only, not {purpose}")
+        return caps
 
     @field_validator("voice")
     @classmethod
@@ -204,6 +229,7 @@ class CampaignPatch(BaseModel):
 
     name: Name | None = None
     message: Message | None = None
+    purpose: Purpose | None = None
     voice: Voice | None = None
     a_number: ANumber = None
     dtmf: DtmfMenu | None = None
@@ -214,6 +240,7 @@ class CampaignPatch(BaseModel):
     redial: dict[str, list[int] | None] | None = None
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
+    caps: Caps | None = None
 
 
 def _merged(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +306,8 @@ def row_values(settings: CampaignSettings) -> dict[str, Any]:
     return {
         "name": settings.name,
         "message": settings.message,
+        "purpose": settings.purpose.value,
+        "caps": None if settings.caps is None else settings.caps.model_dump(mode="json"),
         "voice": settings.voice.model_dump(mode="json"),
         "a_number": settings.a_number,
         "dtmf": settings.dtmf.model_dump(mode="json"),
@@ -306,6 +335,8 @@ def settings_of(campaign: Campaign) -> CampaignSettings:
     return CampaignSettings(
         name=campaign.name,
         message=campaign.message,
+        purpose=Purpose(campaign.purpose),
+        caps=None if campaign.caps is None else Caps.model_validate(campaign.caps),
         voice=Voice.model_validate(campaign.voice),
         a_number=campaign.a_number,
         dtmf=DtmfMenu.model_validate(campaign.dtmf),

@@ -13,6 +13,7 @@ __all__ = [
     "ContactStatus",
     "DncSource",
     "Outcome",
+    "WaitingReason",
 ]
 
 
@@ -54,3 +55,22 @@ class DncSource(StrEnum):
     IMPORT = "import"
     DTMF = "dtmf"
     MTT = "mtt"
+
+
+class WaitingReason(StrEnum):
+    """Why a waiting contact is not being called now (campaigns.waiting)."""
+
+    NOT_STARTED = "not_started"
+    CAMPAIGN_SCHEDULED = "campaign_scheduled"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    CAMPAIGN_ENDED = "campaign_ended"
+    REDIAL_DELAY = "redial_delay"
+    DAILY_CAP = "daily_cap"
+    """The service's answered calls per number per day (DIALER_DAILY_ANSWERED_CAP)."""
+    FREQUENCY_CAP = "frequency_cap"
+    """A debt_collection cap per day, week or month (campaigns.purposes)."""
+    SEND_RETRY = "send_retry"
+    """The request never reached MTT; it is sent again shortly."""
+    WINDOW_CLOSED = "window_closed"
+    CONCURRENCY = "concurrency"
+    """Due and inside its window: waiting for a free line (concurrency, CPS, fair share)."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.db import ensure_writing
 from campaigns.dialing import reschedule
 from campaigns.outcomes import settle_lost, write_settlement
-from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.redial import RedialPolicy
 
@@ -90,7 +90,7 @@ async def abandon_claims(session: AsyncSession, now: datetime, lease: float) -> 
     for _, contact_id, campaign_id in rows:
         contact = await session.get_one(Contact, contact_id)
         campaign = await session.get_one(Campaign, campaign_id)
-        reschedule(contact, campaign, now)
+        reschedule(contact, campaign, now, WaitingReason.SEND_RETRY)
     return [(attempt_id, campaign_id) for attempt_id, _, campaign_id in rows]
 
 

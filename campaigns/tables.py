@@ -101,6 +101,12 @@ class Campaign(Base):
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # compliance presets (campaigns.purposes)
+    purpose: Mapped[str] = mapped_column(
+        String(16), default="informing", server_default="informing"
+    )
+    caps: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """debt_collection: interactions per number (230-FZ art. 7); the law's values when null."""
 
 
 class Contact(Base):
@@ -146,6 +152,8 @@ class Contact(Base):
     transfer_seconds: Mapped[int] = mapped_column(Integer, default=0)
     first_call_at: Mapped[datetime | None]
     last_call_at: Mapped[datetime | None]
+    waiting_reason: Mapped[str | None] = mapped_column(String(16))
+    """Why `next_attempt_at` was put ahead (redial_delay, daily_cap, …): campaigns.waiting."""
 
 
 class Attempt(Base):

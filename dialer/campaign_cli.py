@@ -245,18 +245,32 @@ def show(
     campaign_id: CampaignId,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's answer")] = False,
 ) -> None:
-    """A campaign's settings summary and live stats."""
+    """A campaign's settings summary, live stats and why its waiting contacts wait."""
     with _client(ctx) as client:
         campaign = client.campaign(campaign_id)
+        waiting = client.waiting(campaign_id)
     if as_json:
-        typer.echo(json.dumps(campaign, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(campaign | {"waiting": waiting}, ensure_ascii=False, indent=2))
         return
     done, total = progress_of(campaign)
     out.print(f"[bold]{campaign.get('name', '')}[/bold] (id {campaign.get('id')})")
     reason = campaign.get("status_reason")
     out.print(f"status: {campaign.get('status')}" + (f" — {reason}" if reason else ""))
+    out.print(f"purpose: {campaign.get('purpose', 'informing')}")
     out.print(f"contacts done: {done}/{total}")
     _print_outcome(campaign)
+    _print_waiting(waiting)
+
+
+def _print_waiting(groups: list[dict[str, Any]]) -> None:
+    """Why the waiting contacts are not being called, and the earliest time each is known."""
+    if not groups:
+        return
+    table = Table("waiting reason", "contacts", "next attempt (UTC)", title="waiting contacts")
+    for group in groups:
+        at = group.get("next_attempt_at")
+        table.add_row(str(group.get("reason")), str(group.get("contacts")), at or "—")
+    out.print(table)
 
 
 def _print_outcome(campaign: Mapping[str, Any]) -> None:

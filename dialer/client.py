@@ -143,6 +143,11 @@ class DialerClient:
     def campaign(self, campaign_id: str) -> dict[str, Any]:
         return _object(self._send("GET", f"/v1/campaigns/{campaign_id}"))
 
+    def waiting(self, campaign_id: str) -> list[dict[str, Any]]:
+        """The campaign's waiting contacts counted by reason."""
+        items = _object(self._send("GET", f"/v1/campaigns/{campaign_id}/waiting")).get("items")
+        return list(items or [])
+
     def change(self, campaign_id: str, action: Action) -> dict[str, Any]:
         return _object(self._send("POST", f"/v1/campaigns/{campaign_id}/{action}"))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
@@ -63,3 +65,12 @@ async def started(client: httpx.AsyncClient, contacts: int = 1, **fields: Any) -
     assert response.status_code == 200, response.text
     running: dict[str, Any] = response.json()
     return running
+
+
+def closed_window(zone: ZoneInfo) -> tuple[list[str], datetime]:
+    """A daily window opening one to two hours from now in `zone`, and its opening in UTC."""
+    local = datetime.now(zone)
+    hour = (local.hour + 2) % 24
+    day = local.date() + timedelta(days=1 if hour < local.hour else 0)
+    opening = datetime.combine(day, time(hour), zone).astimezone(UTC)
+    return [f"{hour:02d}:00", f"{hour + 1:02d}:00"], opening

@@ -25,6 +25,7 @@ V1_ROUTES = [
     ("GET", "/v1/campaigns/1/contacts"),
     ("GET", "/v1/campaigns/1/contacts/1"),
     ("GET", "/v1/campaigns/1/export"),
+    ("GET", "/v1/campaigns/1/waiting"),
     ("POST", "/v1/calls"),
     ("GET", "/v1/calls/1"),
     ("GET", "/v1/dnc"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 
 from campaigns.tables import Campaign, Contact
 from dialer.settings import Settings
-from tests.api.support import Sessions, authorize, error_of, with_api_keys
+from tests.api.support import Sessions, authorize, closed_window, error_of, with_api_keys
 
 
 @pytest.fixture
@@ -157,3 +159,48 @@ async def test_a_campaign_id_is_not_a_call(api: httpx.AsyncClient) -> None:
         "/v1/campaigns", json={"name": "c", "message": "m", "a_number": "74950000000"}
     )
     assert (await api.get(f"/v1/calls/{created.json()['id']}")).status_code == 404
+
+
+async def test_a_call_outside_its_window_says_it_waits_for_the_opening(
+    api: httpx.AsyncClient,
+) -> None:
+    zone = ZoneInfo("Asia/Vladivostok")  # the callee's, seven hours ahead of the campaign's
+    span, opening = closed_window(zone)
+    schedule = {"timezone": "Europe/Moscow", "workdays": span, "weekends": span}
+    created = await api.post("/v1/calls", json=call_body(timezone=zone.key, schedule=schedule))
+    assert created.status_code == 201, created.text
+    read = await api.get(f"/v1/calls/{created.json()['id']}")
+    for body in (created.json(), read.json()):
+        assert (body["status"], body["contact_status"]) == ("running", "pending")
+        assert body["waiting_reason"] == "window_closed"
+        assert datetime.fromisoformat(body["next_attempt_at"]) == opening
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "message"),
+    [
+        (
+            {"schedule": {"workdays": ["07:00", "22:00"]}},
+            ["body", "schedule"],
+            "schedule.workdays: 07:00–22:00 is wider than 230-FZ art. 7 allows",
+        ),
+        (
+            {"caps": {"conversations": {"day": 2}}},
+            ["body", "caps", "conversations", "day"],
+            "at most 1 under 230-FZ art. 7 part 3",
+        ),
+    ],
+)
+async def test_debt_collection_looser_than_the_law_is_422(
+    api: httpx.AsyncClient,
+    sessions: Sessions,
+    change: dict[str, Any],
+    loc: list[str],
+    message: str,
+) -> None:
+    response = await api.post("/v1/calls", json=call_body(purpose="debt_collection", **change))
+    assert response.status_code == 422, response.text
+    (problem,) = error_of(response)["details"]
+    assert problem["loc"] == loc
+    assert message in problem["msg"]
+    assert await counts(sessions) == (0, 0)

@@ -232,3 +232,16 @@ async def test_bad_contact_filters_are_422(api: httpx.AsyncClient, params: dict[
     response = await api.get(f"/v1/campaigns/{created['id']}/contacts", params=params)
     assert response.status_code == 422
     assert error_of(response)["code"] == "invalid"
+
+
+async def test_contacts_say_why_they_wait(api: httpx.AsyncClient) -> None:
+    draft = await create(api, contacts=[contact(1)])
+    running = await started(api)
+    await api.post(f"/v1/campaigns/{running['id']}/pause")
+    for campaign, reason in ((draft, "not_started"), (running, "campaign_paused")):
+        (item,) = (await api.get(f"/v1/campaigns/{campaign['id']}/contacts")).json()["items"]
+        assert (item["status"], item["waiting_reason"], item["next_attempt_at"]) == (
+            "pending",
+            reason,
+            None,
+        )

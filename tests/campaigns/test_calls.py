@@ -60,7 +60,7 @@ async def test_a_call_is_a_running_one_contact_campaign(sessions: Sessions, back
     )
     assert contact.timezone == "Asia/Yekaterinburg"
     async with sessions() as session:
-        view = await get_call(session, made.campaign.id)
+        view = await get_call(session, made.campaign.id, now=T0)
     assert (view.contact.id, view.attempts) == (contact.id, [])
 
 
@@ -169,7 +169,7 @@ async def test_unknown_calls_and_campaign_ids_are_not_found(
     async with sessions() as session:
         for call_id in (1, 99):
             with pytest.raises(NotFound):
-                await get_call(session, call_id)
+                await get_call(session, call_id, now=T0)
 
 
 @pytest.mark.parametrize("body", [{"message": "m"}, {"phone": "79101234567"}, {"phone": None}])

@@ -13,9 +13,11 @@ from campaigns import claims, dialing, dnc
 from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
 from campaigns.dialing import Call, Stopped
+from campaigns.frequency import IN_FLIGHT_RETRY
 from campaigns.requests import CallSetup
-from campaigns.states import DncSource
+from campaigns.states import DncSource, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
+from campaigns.waiting import waiting_reason
 from dialer.dtmf import SbDtmf
 from dialer.sbapi import Rejected, RejectReason
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.any_db
 
 NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 """Wednesday 16:00 in Moscow."""
+HOUR = timedelta(hours=1)
 SETUP = CallSetup(
     a_number="74950000000", notify_url="http://127.0.0.1:8000/webhooks/mtt/t", allow_http=True
 )
@@ -141,8 +144,10 @@ async def answered(sessions: Sessions, campaign_id: int, contact_id: int, **fiel
                 contact_id=contact_id,
                 campaign_id=campaign_id,
                 number=phone_of(1),
-                state="finished",
-                **({"category": "listened", "finished_at": NOW - timedelta(hours=1)} | fields),
+                **(
+                    {"state": "finished", "category": "listened", "finished_at": NOW - HOUR}
+                    | fields
+                ),
             )
         )
 
@@ -163,6 +168,7 @@ async def test_the_daily_answered_cap_moves_the_call_to_tomorrow(sessions: Sessi
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, contact.status, contact.attempts) == ("rejected", "scheduled", 0)
     assert contact.next_attempt_at == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)  # 08:00 Moscow
+    assert contact.waiting_reason == "daily_cap"
 
 
 async def test_the_cap_past_the_campaign_end_expires_the_contact(sessions: Sessions) -> None:
@@ -275,6 +281,7 @@ async def test_not_sent_tries_again_soon_without_counting(sessions: Sessions) ->
         NOW + dialing.NOT_SENT_RETRY,
         0,
     )
+    assert contact.waiting_reason == "send_retry"
 
 
 async def test_unknown_keeps_the_contact_waiting_for_events(sessions: Sessions) -> None:
@@ -290,3 +297,51 @@ async def test_unknown_keeps_the_contact_waiting_for_events(sessions: Sessions) 
     assert await write(sessions, unknown_then_not_sent) == (True, False)
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.error, contact.status) == ("unknown", "ReadTimeout", "dialing")
+
+
+DEBT = {"purpose": "debt_collection", "window": {}}
+ANSWERED = ("debt_collection", "listened", NOW - 2 * HOUR)
+THURSDAY_8_MSK = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+MONDAY_8_MSK = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("others", "capped_until"),
+    [
+        ([ANSWERED], THURSDAY_8_MSK),
+        ([("debt_collection", "hung_up", NOW - 2 * HOUR)], THURSDAY_8_MSK),
+        (
+            [("debt_collection", "listened", NOW - days * 24 * HOUR) for days in (1, 2)],
+            MONDAY_8_MSK,
+        ),
+        ([("debt_collection", "no_answer", NOW - 2 * HOUR)], None),
+        ([("informing", "listened", NOW - 2 * HOUR)], None),
+        ([("debt_collection", None, None)], NOW + IN_FLIGHT_RETRY),
+    ],
+    ids=["day", "hung up", "week", "unanswered", "informing", "a call in progress"],
+)
+async def test_debt_collection_caps_hold_across_campaigns_sharing_a_number(
+    sessions: Sessions,
+    others: list[tuple[str, str | None, datetime | None]],
+    capped_until: datetime | None,
+) -> None:
+    """Another debt_collection campaign's answered calls to the number stop this one's: the
+    contact waits, reason frequency_cap, for its window in the next free period."""
+    for n, (purpose, category, finished_at) in enumerate(others):
+        other = await insert_campaign(sessions, name=f"other {n}", purpose=purpose)
+        (other_contact,) = await insert_contacts(sessions, other, [1], status="done")
+        state = "finished" if finished_at else "accepted"
+        await answered(
+            sessions, other, other_contact, state=state, category=category, finished_at=finished_at
+        )
+    claim = await claimed(sessions, campaign=DEBT)
+    begun = await begin(sessions, claim.attempt_id)
+    _, contact, campaign = await rows(sessions, claim)
+    if capped_until is None:
+        assert isinstance(begun, Call)
+        return
+    assert begun == Stopped(
+        claim.attempt_id, claim.campaign_id, "debt collection cap (230-FZ art. 7)"
+    )
+    assert (contact.status, contact.next_attempt_at) == ("scheduled", capped_until)
+    assert waiting_reason(contact, campaign, NOW) == (WaitingReason.FREQUENCY_CAP, capped_until)

@@ -157,10 +157,11 @@ async def test_contacts_csv(
         [
             "79100000001", "done", "listened", "2", "16", cause_text(16), "42", "1",
             "74997090111", "30", "2026-03-02T09:00:00Z", "2026-03-02T09:05:07Z",
-            "00000000000000A1 00000000000000B2", "'=HYPERLINK(\"x\")", "A-1",
+            "00000000000000A1 00000000000000B2", "", "", "'=HYPERLINK(\"x\")", "A-1",
         ],
         [
-            "79100000002", "pending", "", "0", "", "", "0", "", "", "0", "", "", "", "Ира", "'-7",
+            "79100000002", "pending", "", "0", "", "", "0", "", "", "0", "", "", "",
+            "not_started", "", "Ира", "'-7",
         ],
     ]  # fmt: skip
 
@@ -177,8 +178,41 @@ async def test_contacts_xlsx(sessions: async_sessionmaker[AsyncSession], backend
     assert row == [
         "79100000001", "done", "listened", 2, 16, cause_text(16), 42, "1", "74997090111", 30,
         "2026-03-02T09:00:00Z", "2026-03-02T09:05:07Z", "00000000000000A1 00000000000000B2",
-        "'=HYPERLINK(\"x\")", "A-1",
+        None, None, "'=HYPERLINK(\"x\")", "A-1",
     ]  # fmt: skip
+
+
+@pytest.mark.any_db
+async def test_contacts_say_why_they_wait(
+    sessions: async_sessionmaker[AsyncSession], backend: str
+) -> None:
+    """At 03:00 in Moscow the window opens at 08:00 there; it is 10:00 in Vladivostok, open,
+    so that contact waits for a line; a capped contact waits for the time it was given."""
+    campaign_id = await _campaign(sessions)
+    async with write_transaction(sessions) as session:
+        campaign = await session.get_one(Campaign, campaign_id)
+        campaign.status, campaign.window = "running", {}
+    await _contact(sessions, campaign_id, "79100000004", status="pending")
+    await _contact(sessions, campaign_id, "79100000002", timezone="Asia/Vladivostok")
+    await _contact(
+        sessions,
+        campaign_id,
+        "79100000003",
+        status="scheduled",
+        next_attempt_at=NOW + timedelta(days=1),
+        waiting_reason="daily_cap",
+    )
+    await _finished_contact(sessions, campaign_id)
+    night = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    data = await _collect(export_contacts(sessions, campaign_id, fmt="csv", now=night))
+    header, *rows = read_csv_export(data)
+    columns = header.index("waiting_reason"), header.index("next_attempt_at")
+    assert [[row[0], *(row[c] for c in columns)] for row in rows] == [
+        ["79100000004", "window_closed", "2026-03-02T05:00:00Z"],
+        ["79100000002", "concurrency", ""],
+        ["79100000003", "daily_cap", "2026-03-03T09:00:00Z"],
+        ["79100000001", "", ""],
+    ]
 
 
 async def test_cause_text_in_russian(sessions: async_sessionmaker[AsyncSession]) -> None:

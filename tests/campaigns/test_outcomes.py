@@ -96,7 +96,10 @@ def test_write_settlement_moves_the_contact() -> None:
         now=T0,
     )
     assert (contact.status, contact.outcome, contact.attempts) == ("scheduled", None, 1)
-    assert contact.next_attempt_at == T0 + timedelta(minutes=15)
+    assert (contact.next_attempt_at, contact.waiting_reason) == (
+        T0 + timedelta(minutes=15),
+        "redial_delay",
+    )
     write_settlement(
         contact,
         settle_finished(contact, make_campaign(), cause=16, duration=30, base=BASE, now=T0),
