@@ -22,6 +22,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -31,7 +32,7 @@ from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
 from campaigns.windows import CallingWindow, DailySpan
 from dialer.dtmf import DtmfMenu
-from dialer.numbers import InvalidNumber, normalize
+from dialer.numbers import PHONE_INT_RANGES, PHONE_PATTERN, InvalidNumber, normalize
 from dialer.redial import RedialPolicy
 from dialer.voice import Voice
 
@@ -41,6 +42,7 @@ __all__ = [
     "CampaignSpec",
     "ContactSpec",
     "ContactVoice",
+    "PhoneIn",
     "Schedule",
     "check_a_number",
     "invalid",
@@ -90,7 +92,29 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Message = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_template)
 ]
-ANumber = Annotated[str | None, BeforeValidator(_strip), AfterValidator(_a_number)]
+PHONE_TEXT: dict[str, Any] = {"type": "string", "pattern": PHONE_PATTERN}
+PhoneIn = Annotated[
+    str | int,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                PHONE_TEXT,
+                *(
+                    {"type": "integer", "minimum": low, "maximum": high}
+                    for low, high in PHONE_INT_RANGES
+                ),
+            ],
+            "description": "any common notation; the schema states exactly what is accepted",
+        }
+    ),
+]
+"""A number where a wrong one is refused (422): its schema is exactly what `normalize` takes."""
+ANumber = Annotated[
+    str | None,
+    BeforeValidator(_strip),
+    AfterValidator(_a_number),
+    WithJsonSchema({"anyOf": [PHONE_TEXT, {"type": "null"}]}),
+]
 MaxAttempts = Annotated[int, Field(ge=1, le=20)]
 MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
 Priority = Annotated[int, Field(ge=1, le=100)]
