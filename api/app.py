@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
 from api import calls, campaigns, dnc, health, webhooks
+from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.methods import AllowEveryMethod
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.add_middleware(AllowEveryMethod, routes=app.router.routes)
+    state_enforced_rules(app)
     return app
 
 

@@ -19,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -84,6 +86,12 @@ def _http_url(url: str | None) -> str | None:
     return url
 
 
+def _no_timestamp(value: object) -> object:
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 date-time with its offset, not a number")
+    return value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -118,8 +126,9 @@ ANumber = Annotated[
 MaxAttempts = Annotated[int, Field(ge=1, le=20)]
 MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
 Priority = Annotated[int, Field(ge=1, le=100)]
-Redial = Annotated[dict[str, list[int]], AfterValidator(_redial)]
+Redial = Annotated[dict[str, list[StrictInt]], AfterValidator(_redial)]
 CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
+When = Annotated[AwareDatetime | None, BeforeValidator(_no_timestamp)]
 
 
 class Schedule(BaseModel):
@@ -133,8 +142,8 @@ class Schedule(BaseModel):
     weekends: tuple[str, str] = ("09:00", "20:00")
     holidays: bool = True
     """Russian public holidays take the weekend window (and moved working days the workday)."""
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: When = None
+    end_at: When = None
 
     @field_validator("timezone")
     @classmethod
@@ -193,13 +202,13 @@ class ContactVoice(BaseModel):
 
     voice_name: str | None = None
     emotion: str | None = None
-    speed: float | str | None = None
+    speed: StrictFloat | StrictInt | str | None = None
 
 
 class ContactSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    phone: str | int
+    phone: str | StrictInt
     vars: dict[str, str | int | float | bool | None] = {}
     """Template variables."""
     timezone: str | None = None
@@ -233,7 +242,7 @@ class CampaignPatch(BaseModel):
     max_attempts: MaxAttempts | None = None
     max_concurrent: MaxConcurrent | None = None
     priority: Priority | None = None
-    redial: dict[str, list[int] | None] | None = None
+    redial: dict[str, list[StrictInt] | None] | None = None
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
 
