@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
 from api import calls, campaigns, dnc, health, webhooks
+from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
+from api.methods import AllowEveryMethod
 from api.metrics import ServiceMetrics
 from api.resources import open_resources
 from dialer.settings import Settings
@@ -41,6 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (campaigns.router, calls.router, dnc.router, health.router):
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(AllowEveryMethod, routes=app.router.routes)
+    state_enforced_rules(app)
     return app
 
 

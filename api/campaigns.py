@@ -35,7 +35,7 @@ from campaigns import contacts, exporter, importer, store
 from campaigns.db import write_transaction
 from campaigns.errors import Conflict, IllegalTransition, NotFound
 from campaigns.filereader import Limits
-from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
+from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
 from campaigns.spec import (
     CampaignPatch,
     CampaignSpec,
@@ -58,7 +58,9 @@ router = APIRouter(
 )
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Cursor = Annotated[
+    str | None, Query(pattern=ID_CURSOR, description="`next_cursor` of the previous page")
+]
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

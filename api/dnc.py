@@ -14,9 +14,10 @@ from api.schemas import DncEntryOut, DncPage, errors
 from campaigns import dnc
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
-from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT
+from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT, NUMBER_CURSOR
 from campaigns.states import DncSource
 from campaigns.tables import Dnc
+from dialer.numbers import PHONE_PATTERN
 
 __all__ = ["DncIn", "router"]
 
@@ -27,13 +28,15 @@ router = APIRouter(
     responses=errors(400, 401),
 )
 
-Phone = Annotated[str, Query(min_length=1, max_length=64, description="any common notation")]
+Phone = Annotated[
+    str, Query(max_length=64, pattern=PHONE_PATTERN, description="any common notation")
+]
 
 
 class DncIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    phone: str = Field(min_length=1, max_length=64, description="any common notation")
+    phone: str = Field(max_length=64, pattern=PHONE_PATTERN, description="any common notation")
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -41,9 +44,12 @@ class DncIn(BaseModel):
 async def list_dnc(
     resources: ResourcesDep,
     phone: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="only this number's entry")
+        str | None,
+        Query(max_length=64, pattern=PHONE_PATTERN, description="only this number's entry"),
     ] = None,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None, Query(pattern=NUMBER_CURSOR, description="`next_cursor` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> DncPage:
     async with resources.sessions() as session:

@@ -21,7 +21,7 @@ from campaigns import callbacks, dnc, store
 from campaigns.contacts import call_contact
 from campaigns.errors import Conflict, Invalid
 from campaigns.importer import ImportRefused, check_rows, contacts_frame
-from campaigns.spec import CampaignSettings, Name, check_a_number
+from campaigns.spec import CampaignSettings, Name, PhoneIn, check_a_number
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
 from campaigns.waiting import Waiting, waiting_reason
@@ -35,7 +35,7 @@ class CallSpec(CampaignSettings):
     """The body of `POST /v1/calls`: the campaign fields (a name is optional) and one contact."""
 
     name: Name = "single call"
-    phone: str | int
+    phone: PhoneIn
     vars: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     """Template variables of the message."""
     timezone: str | None = None

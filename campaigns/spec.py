@@ -19,9 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -33,7 +36,7 @@ from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
 from campaigns.windows import CallingWindow, DailySpan
 from dialer.dtmf import DtmfMenu
-from dialer.numbers import InvalidNumber, normalize
+from dialer.numbers import PHONE_INT_RANGES, PHONE_PATTERN, InvalidNumber, normalize
 from dialer.redial import RedialPolicy
 from dialer.voice import Voice
 
@@ -43,6 +46,7 @@ __all__ = [
     "CampaignSpec",
     "ContactSpec",
     "ContactVoice",
+    "PhoneIn",
     "Schedule",
     "check_a_number",
     "check_callback_url",
@@ -85,6 +89,12 @@ def _http_url(url: str | None) -> str | None:
     return url
 
 
+def _no_timestamp(value: object) -> object:
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 date-time with its offset, not a number")
+    return value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -93,12 +103,35 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Message = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_template)
 ]
-ANumber = Annotated[str | None, BeforeValidator(_strip), AfterValidator(_a_number)]
+PHONE_TEXT: dict[str, Any] = {"type": "string", "pattern": PHONE_PATTERN}
+PhoneIn = Annotated[
+    str | int,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                PHONE_TEXT,
+                *(
+                    {"type": "integer", "minimum": low, "maximum": high}
+                    for low, high in PHONE_INT_RANGES
+                ),
+            ],
+            "description": "any common notation; the schema states exactly what is accepted",
+        }
+    ),
+]
+"""A number where a wrong one is refused (422): its schema is exactly what `normalize` takes."""
+ANumber = Annotated[
+    str | None,
+    BeforeValidator(_strip),
+    AfterValidator(_a_number),
+    WithJsonSchema({"anyOf": [PHONE_TEXT, {"type": "null"}]}),
+]
 MaxAttempts = Annotated[int, Field(ge=1, le=20)]
 MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
 Priority = Annotated[int, Field(ge=1, le=100)]
-Redial = Annotated[dict[str, list[int]], AfterValidator(_redial)]
+Redial = Annotated[dict[str, list[StrictInt]], AfterValidator(_redial)]
 CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
+When = Annotated[AwareDatetime | None, BeforeValidator(_no_timestamp)]
 
 
 class Schedule(BaseModel):
@@ -112,8 +145,8 @@ class Schedule(BaseModel):
     weekends: tuple[str, str] = ("09:00", "20:00")
     holidays: bool = True
     """Russian public holidays take the weekend window (and moved working days the workday)."""
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: When = None
+    end_at: When = None
 
     @field_validator("timezone")
     @classmethod
@@ -196,13 +229,13 @@ class ContactVoice(BaseModel):
 
     voice_name: str | None = None
     emotion: str | None = None
-    speed: float | str | None = None
+    speed: StrictFloat | StrictInt | str | None = None
 
 
 class ContactSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    phone: str | int
+    phone: str | StrictInt
     vars: dict[str, str | int | float | bool | None] = {}
     """Template variables."""
     timezone: str | None = None
@@ -237,7 +270,7 @@ class CampaignPatch(BaseModel):
     max_attempts: MaxAttempts | None = None
     max_concurrent: MaxConcurrent | None = None
     priority: Priority | None = None
-    redial: dict[str, list[int] | None] | None = None
+    redial: dict[str, list[StrictInt] | None] | None = None
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     caps: Caps | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import ip_address
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -24,9 +25,19 @@ from pydantic import (
 
 from dialer.numbers import InvalidNumber, normalize
 
-__all__ = ["DtmfAction", "DtmfActionType", "DtmfMenu", "NotifyUrlError", "SbDtmf", "to_sbapi"]
+__all__ = [
+    "DtmfAction",
+    "DtmfActionType",
+    "DtmfMenu",
+    "NotifyUrlError",
+    "SbDtmf",
+    "plain_http_allowed",
+    "to_sbapi",
+]
 
 MAX_ACTIONS = 9
+PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
+"""Names no public DNS answers (RFC 6761, 6762, 8375; ICANN's .internal)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,20 @@ class DtmfMenu(RootModel[tuple[DtmfAction, ...]]):
 class NotifyUrlError(ValueError):
     """The notify URL sb-api would refuse. The message shows scheme and host only: the
     path carries the webhook token."""
+
+
+def plain_http_allowed(url: str) -> bool:
+    """Whether a plain-http notify URL may be sent: only when its host is one MTT, on the public
+    internet, can never reach (a loopback or private address, a name without a dot such as a
+    compose service, a private-use suffix). Only a simulator on the same host or network then
+    receives it; any host MTT could reach must be https, which MTT demands."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    try:
+        return not ip_address(host).is_global
+    except ValueError:
+        return "." not in host or host.endswith(PRIVATE_SUFFIXES)
 
 
 def _check_notify_url(url: str, *, allow_http: bool) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["InvalidNumber", "normalize"]
+__all__ = ["PHONE_INT_RANGES", "PHONE_PATTERN", "InvalidNumber", "normalize"]
 
 
 def _cls(chars: str, *, negate: bool = False) -> str:
@@ -81,6 +81,35 @@ class InvalidNumber(ValueError):
         super().__init__(f"invalid phone number {value!r}: {reason}")
         self.value = value
         self.reason = reason
+
+
+def _digits(count: int) -> str:
+    return f"(?:{_cls(_SEPARATORS)}*[0-9]){{{count}}}"
+
+
+_S = _cls(_SEPARATORS) + "*"
+_PLUS_FORM = f"\\+{_S}(?:[1-69]{_S}[0-9]|7{_S}[346789]){_digits(9)}"
+_ELEVEN_FORM = f"(?:[1-69]{_S}[0-9]|[78]{_S}[346789]){_digits(9)}"
+_NATIONAL_FORM = f"[3489]{_digits(9)}"
+_FLOAT_FORM = "(?:(?:[1-69][0-9]|[78][346789])[0-9]{9}|[3489][0-9]{9})[.,]0+"
+PHONE_PATTERN = (
+    f"^{_cls(_LEADING_JUNK)}*"
+    f"(?:(?:{_PLUS_FORM}|{_S}(?:{_ELEVEN_FORM}|{_NATIONAL_FORM})){_S}|{_FLOAT_FORM})"
+    f"{_cls(_TRAILING_JUNK)}*$"
+)
+"""Exactly the texts `normalize` accepts, for contracts that state it (a property test holds
+the two together): separators anywhere between the digits, the junk it strips around them."""
+PHONE_INT_RANGES = (
+    (3_000_000_000, 4_999_999_999),
+    (8_000_000_000, 9_999_999_999),
+    (10_000_000_000, 69_999_999_999),
+    (73_000_000_000, 74_999_999_999),
+    (76_000_000_000, 79_999_999_999),
+    (83_000_000_000, 84_999_999_999),
+    (86_000_000_000, 99_999_999_999),
+)
+"""Exactly the integers `normalize` accepts, as inclusive ranges: ten digits of a Russian
+area code (3, 4, 8, 9), or eleven whose +7 area code (after 7 or 8) can exist."""
 
 
 _re_scientific = re.compile(_SCIENTIFIC)

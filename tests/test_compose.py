@@ -6,21 +6,29 @@ No Docker engine runs here: the file is checked as data, and by `docker compose 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from dotenv import dotenv_values
 
+from dialer.dtmf import DtmfMenu, to_sbapi
 from dialer.settings import Settings
+from workers.resources import call_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 SIM_ENV = ROOT / "examples" / "sim.env"
+PROD_ENV = ROOT / "prod.env.example"
+EXAMPLE_CAMPAIGN = ROOT / "examples" / "campaign.json"
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
 APP_SERVICES = ("migrate", "api", "worker", "simulator")
 SETTING = re.compile(r"\bDIALER_[A-Z0-9_]+\b")
 REQUIRED_SECRETS = {
@@ -46,11 +54,73 @@ def setting_names() -> set[str]:
     return {f"DIALER_{name.upper()}" for name in Settings.model_fields}
 
 
+def rendered_environment(name: str, env_file: Path) -> dict[str, str]:
+    """What compose puts in service `name`'s environment when run with `--env-file env_file`
+    and a clean shell: `${VAR}`, `${VAR:-default}` and `${VAR:?error}` interpolated, bare keys
+    passed through when the file sets them, left out otherwise."""
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+
+    def substitute(found: re.Match[str]) -> str:
+        variable, operator, argument = found.groups()
+        value = values.get(variable, "")
+        if not value and operator == "?":
+            raise AssertionError(f"compose would refuse {env_file.name}: {argument}")
+        return value or (argument if operator == "-" else "")
+
+    rendered = {}
+    for key, value in service(name)["environment"].items():
+        if value is not None:
+            rendered[key] = INTERPOLATION.sub(substitute, str(value))
+        elif key in values:
+            rendered[key] = values[key]
+    return rendered
+
+
+def service_settings(name: str, env_file: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings the service's process builds from that environment."""
+    for key in setting_names():
+        monkeypatch.delenv(key, raising=False)
+    for key, value in rendered_environment(name, env_file).items():
+        monkeypatch.setenv(key, value)
+    return Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("env_file", [SIM_ENV, PROD_ENV], ids=["sim", "prod"])
+def test_workers_may_send_the_example_campaigns_menu(
+    env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notify URL rule (https, or plain http where MTT cannot reach) holds for what the
+    compose worker is given: the example campaign's DTMF menu goes out."""
+    settings = service_settings("worker", env_file, monkeypatch)
+    setup = call_setup(settings)
+    menu = DtmfMenu.model_validate(json.loads(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))["dtmf"])
+    notify = {
+        entry.value for entry in to_sbapi(menu, setup.notify_url, allow_http=setup.allow_http)
+    }
+    assert setup.notify_url in notify
+
+
+def test_the_simulator_posts_events_to_the_api_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    event_url = urlsplit(service_settings("simulator", SIM_ENV, monkeypatch).event_url)
+    assert event_url.hostname in compose()["services"]
+    api = service_settings(event_url.hostname or "", SIM_ENV, monkeypatch)
+    assert (event_url.port or 80) == api.port
+    assert event_url.path == f"/webhooks/mtt/{api.webhook_token.get_secret_value()}"
+
+
+def test_prod_example_sets_every_required_secret_and_an_https_public_url() -> None:
+    environment = rendered_environment("api", PROD_ENV)
+    assert set(REQUIRED_SECRETS) <= set(dotenv_values(PROD_ENV))
+    assert environment["DIALER_PUBLIC_URL"].startswith("https://")
+    assert environment["DIALER_SB_API_URL"].startswith("https://")
+
+
 @pytest.mark.parametrize(
     ("source", "text"),
     [
         ("docker-compose.yml", COMPOSE.read_text(encoding="utf-8")),
         ("examples/sim.env", SIM_ENV.read_text(encoding="utf-8")),
+        ("prod.env.example", PROD_ENV.read_text(encoding="utf-8")),
     ],
 )
 def test_every_dialer_variable_is_a_setting(source: str, text: str) -> None:

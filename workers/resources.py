@@ -23,6 +23,7 @@ from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
+from dialer.dtmf import plain_http_allowed
 from dialer.lending import lender_unless_proxied
 from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
 from dialer.mtt_rpc import MttRpcClient
@@ -47,7 +48,6 @@ RESOURCES = "resources"
 """The key of the `Resources` in arq's ctx."""
 KEEPALIVE = 200
 """Idle connections kept to sb-api and CRMs: enough for the highest rates worth configuring."""
-_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def utc_now() -> datetime:
@@ -85,12 +85,11 @@ class Resources:
 
 
 def call_setup(settings: Settings) -> CallSetup:
-    """Notify URLs point at our collector; plain http is allowed only on a loopback host."""
-    host = httpx.URL(settings.public_url).host
+    """Notify URLs point at our collector; plain http only on a host MTT cannot reach."""
     return CallSetup(
         a_number=settings.a_number,
         notify_url=settings.event_url,
-        allow_http=settings.public_url.startswith("http://") and host in _LOCAL_HOSTS,
+        allow_http=plain_http_allowed(settings.event_url),
     )
 
 
