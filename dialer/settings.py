@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
 
+    # web console (api/console, issue 12)
+    console_idle_minutes: int = Field(
+        default=120, gt=0, description="a console session ends after this long unused"
+    )
+    console_signin_limit: int = Field(
+        default=5, gt=0, description="failed sign-ins a minute, per login and per client address"
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
