@@ -27,7 +27,7 @@ class SecretsFileError(RuntimeError):
 class LocalSecrets:
     api_key: SecretStr
     webhook_token: SecretStr
-    admin_password: SecretStr = SecretStr("")
+    admin_password: SecretStr
     """The password of the console's first `admin` user."""
 
 
