@@ -10,11 +10,12 @@ leading apostrophe.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 import json
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -374,3 +375,14 @@ class _Sheets:
                 self._next_sheet()
             self._sheet.write_row(self._row, 0, values)
             self._row += 1
+
+
+def rejected_csv(rejected: Iterable[Mapping[str, Any]], *, delimiter: str = ";") -> bytes:
+    """An import report's rejected rows as CSV (line, column, value, reason), UTF-8 with BOM
+    for Excel, formulas defused as in the results files."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["line", "column", "value", "reason"])
+    for row in rejected:
+        writer.writerow(escape_cells([row["line"], row["column"], row["value"], row["reason"]]))
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")

@@ -56,9 +56,9 @@ def _read(data_dir: Path) -> tuple[LocalSecrets, bool] | None:
         raise SecretsFileError(f"{path}: expected the string fields {', '.join(fields)}")
     admin = raw.get("admin_password")
     complete = isinstance(admin, str)
+    password = admin if isinstance(admin, str) else _new_password()
     stored = LocalSecrets(
-        *(SecretStr(raw[name]) for name in fields),
-        admin_password=SecretStr(admin if complete else _new_password()),
+        SecretStr(raw["api_key"]), SecretStr(raw["webhook_token"]), SecretStr(password)
     )
     return stored, complete
 
