@@ -148,7 +148,7 @@ def preview_message(
     available = set(file.variables) if file is not None else set()
     unknown = sorted(names - available) if file is not None else []
     rendered: list[tuple[int, str]] = []
-    if file is not None and not unknown:
+    if file is not None and not unknown and message.strip():
         for line, cells in file.rows[:MESSAGE_ROWS]:
             own = cells[file.columns.index(file.text_column)] if file.text_column else ""
             try:

@@ -160,6 +160,6 @@ class SignInLimit:
     async def failed(self, login: str, address: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             for key in self._keys(login, address):
+                pipe.set(key, 0, ex=LIMIT_WINDOW, nx=True)  # the window starts at the first
                 pipe.incr(key)
-                pipe.expire(key, LIMIT_WINDOW, nx=True)
             await pipe.execute()
