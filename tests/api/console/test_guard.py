@@ -3,8 +3,6 @@ between API keys (/v1) and console sessions (the pages)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -15,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from api.console.guard import SESSION_COOKIE
 from api.resources import app_resources
+from campaigns import users
+from campaigns.db import write_transaction
 from campaigns.tables import ConsoleSession
 from campaigns.users import Role
 from dialer.settings import Settings
 from tests.api.console.support import PASSWORD, add_user, csrf_of, sign_in, signed_in
 from tests.api.support import AUTH, with_api_keys
+from tests.factories import T0
 
 
 def _sessions(app: FastAPI) -> async_sessionmaker[AsyncSession]:
@@ -96,10 +97,6 @@ async def test_logout_ends_the_session_on_the_server(
 async def test_a_password_change_ends_every_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    from campaigns import users
-    from campaigns.db import write_transaction
-    from tests.factories import T0
-
     await add_user(_sessions(app))
     await signed_in(client)
 
