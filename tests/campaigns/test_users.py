@@ -102,7 +102,8 @@ async def test_touching_keeps_a_session_alive(sessions: Sessions) -> None:
     later = T0 + IDLE - timedelta(minutes=1)
     async with sessions() as session:
         identity = await console_sessions.look_up(session, token, now=later, idle=IDLE)
-    assert identity is not None and console_sessions.needs_touch(identity, later)
+    assert identity is not None
+    assert console_sessions.needs_touch(identity, later)
     async with write_transaction(sessions) as session:
         await console_sessions.touch(session, identity, now=later)
 
