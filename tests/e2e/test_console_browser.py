@@ -122,8 +122,8 @@ def test_from_a_spreadsheet_to_a_running_campaign(service: Deployment, browser: 
 
     page.fill("#test_phone", TEST_PHONE)
     page.click("#test-call")
-    outcome = page.wait_for_selector("[data-testid=test-outcome]", timeout=60_000)
-    assert outcome.inner_text() == "Прослушали"
+    page.wait_for_selector("[data-testid=test-outcome]", timeout=60_000)
+    assert page.inner_text("[data-testid=test-outcome]") == "Прослушали"
     assert "Нажатая цифра 1" in page.inner_text("[data-testid=test-call]").replace("\n", " ")
     _shot(page, "05-test-call")
 

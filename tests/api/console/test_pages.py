@@ -49,7 +49,7 @@ async def _upload(client: httpx.AsyncClient, csrf: str, name: str, data: bytes) 
     )
 
 
-def _form(csrf: str, upload: str, **fields: str) -> dict[str, str | list[str]]:
+def _form(csrf: str, upload: str, **fields: str | list[str]) -> dict[str, str | list[str]]:
     body: dict[str, str | list[str]] = {
         "csrf_token": csrf,
         "upload": upload,
