@@ -97,7 +97,7 @@ async def file_preview(request: Request, identity: Signed, resources: ResourcesD
     async with request.form(max_files=1, max_fields=200) as form:
         context = await _file_context(identity.user_id, resources, form)
     if request.headers.get("HX-Request"):
-        return page(request, "_file_preview.html", context)
+        return page(request, "_file_preview.html", context | {"oob": True})
     return page(request, "new_campaign.html", _context(defaults(), **context))
 
 
