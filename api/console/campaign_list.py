@@ -16,10 +16,10 @@ from fastapi.responses import RedirectResponse
 from api.console.guard import Signed, check_csrf, signed_in
 from api.console.web import page
 from api.resources import ResourcesDep
-from campaigns import launch, store
+from campaigns import launch, stats, store
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
-from campaigns.states import CampaignStatus, ContactStatus
+from campaigns.states import CampaignStatus
 from campaigns.store import ALLOWED, Action
 
 __all__ = ["router"]
@@ -44,17 +44,18 @@ async def campaign_list(
     problem: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     async with resources.sessions() as session:
-        found = await store.list_campaigns(session, status=status, cursor=cursor, limit=PAGE_SIZE)
+        found = await store.campaign_page(session, status=status, cursor=cursor, limit=PAGE_SIZE)
+        progress = await stats.progress_for(session, [c.id for c in found.items])
     rows = []
-    for summary in found.items:
-        stats, campaign = summary.stats, summary.campaign
+    for campaign in found.items:
+        figures = progress[campaign.id]
         current = CampaignStatus(campaign.status)
         rows.append(
             {
                 "campaign": campaign,
-                "done": stats.by_status.get(ContactStatus.DONE, 0),
-                "total": stats.total,
-                "outcomes": sorted(stats.by_outcome.items(), key=lambda item: -item[1]),
+                "done": figures.done,
+                "total": figures.total,
+                "outcomes": sorted(figures.by_outcome.items(), key=lambda item: -item[1]),
                 "actions": [a.value for a in ACTIONS_SHOWN if current in ALLOWED[a]],
             }
         )
