@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -322,14 +323,15 @@ def read_head(path: Path, *, rows: int = 20, delimiter: str | None = None) -> He
         delimiter = detect_delimiter(text)
     elif len(delimiter) != 1:
         raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    records = list(reader if complete else islice(reader, 2 * rows + 1))
     if not records:
         raise ImportRefused("empty_file", "file has no header row")
     header, body = records[0], records[1:]
     sheet = Sheet(_head_frame(header, body, rows), "csv", encoding, delimiter)
     if complete:
         return Head(sheet, len(_tidy(_frame(header, body), len(body) + 1)), complete=True)
-    estimate = round(len(body) * size / len(data))
+    estimate = round((data.count(b"\n") - 1) * size / len(data))
     return Head(sheet, estimate, complete=False)
 
 
