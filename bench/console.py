@@ -7,7 +7,9 @@ of them finished, with outcomes), imported by the real importer from the same ki
 Windows-1251 file `bench.import_export` makes. Then, signed in like a browser, times in
 process (ASGI, no network) the campaign list, the new-campaign file preview of that million-row
 file (its upload token, as the phone-column switch asks) and the message preview. Target:
-p95 ≤ 150 ms each; the file preview of a fresh upload must stay ≤ 2 s.
+p95 ≤ 150 ms each; the file preview of a fresh upload must stay ≤ 2 s. The list's progress
+figures are counted afresh at most every `api.console.progress_cache.TTL` seconds: that first
+view's time is printed too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import httpx
 from sqlalchemy import text
 
 from api.app import create_app
+from api.console.progress_cache import TTL
 from api.resources import app_resources
 from bench.import_export import generate
 from campaigns import importer, launch, users
@@ -147,6 +150,9 @@ async def main(contacts: int, campaigns: int, requests: int) -> None:
                     "message": "Здравствуйте, {name}! Ваш заказ {order} готов.",
                     "phone_column": "Телефон",
                 }
+                started = time.perf_counter()
+                assert (await client.get("/campaigns")).status_code == 200
+                cold_ms = (time.perf_counter() - started) * 1000
                 figures = {
                     "campaign list (first page)": await _timed(
                         requests, lambda: client.get("/campaigns")
@@ -172,6 +178,7 @@ async def main(contacts: int, campaigns: int, requests: int) -> None:
         p50, p95 = _percentiles(samples)
         verdict = "ok" if p95 <= TARGET_MS else "OVER"
         print(f"{name:<32} {p50:8.1f} {p95:8.1f}  {verdict}")
+    print(f"campaign list, counted afresh (first view, then every {TTL:g} s): {cold_ms:.0f} ms")
     print(
         f"fresh upload + preview of the {size_mb:.0f} MB file: "
         f"{upload_ms:.0f} ms (target ≤ 2000 ms)"

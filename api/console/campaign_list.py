@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.console.guard import Signed, check_csrf, signed_in
+from api.console.progress_cache import ProgressCache
 from api.console.web import page
 from api.resources import ResourcesDep
-from campaigns import launch, stats, store
+from campaigns import launch, store
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
 from campaigns.states import CampaignStatus
@@ -28,6 +29,14 @@ router = APIRouter(dependencies=[Depends(signed_in), Depends(check_csrf)], inclu
 PAGE_SIZE: Final = 20
 CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ACTIONS_SHOWN: Final = (Action.START, Action.PAUSE, Action.RESUME, Action.CANCEL)
+
+
+def progress_of(request: Request) -> ProgressCache:
+    """The app's cache (one per app: tests run several apps in one process)."""
+    cache = getattr(request.app.state, "console_progress", None)
+    if cache is None:
+        cache = request.app.state.console_progress = ProgressCache()
+    return cache
 
 
 @router.get("/")
@@ -45,7 +54,7 @@ async def campaign_list(
 ) -> Response:
     async with resources.sessions() as session:
         found = await store.campaign_page(session, status=status, cursor=cursor, limit=PAGE_SIZE)
-        progress = await stats.progress_for(session, [c.id for c in found.items])
+        progress = await progress_of(request).get(session, [c.id for c in found.items])
     rows = []
     for campaign in found.items:
         figures = progress[campaign.id]
@@ -81,6 +90,7 @@ async def confirm_cancel(
 
 @router.post("/campaigns/{campaign_id}/{action}")
 async def run_action(
+    request: Request,
     identity: Signed,
     resources: ResourcesDep,
     campaign_id: CampaignId,
@@ -88,6 +98,7 @@ async def run_action(
     back: Annotated[str, Form(max_length=2000)] = "/campaigns",
 ) -> Response:
     target = back if back.startswith("/campaigns") else "/campaigns"
+    progress_of(request).forget(campaign_id)
     try:
         async with write_transaction(resources.sessions) as session:
             await launch.act(
