@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api.console.campaign_form import defaults, read_form
 from api.console.i18n import Translator, pick_language
@@ -40,10 +40,12 @@ def test_both_catalogues_have_the_same_keys_and_fields() -> None:
 
 
 def _form(**fields: str | list[str]) -> FormData:
-    values = {k: v for k, v in defaults().values.items() if not isinstance(v, bool)}
+    values: dict[str, str | list[str]] = {
+        k: v for k, v in defaults().values.items() if isinstance(v, str)
+    }
     values |= {"name": "Заказы", "message": "Привет, {name}!", "holidays": "on"}
     values |= fields
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in values.items():
         items += [(name, item) for item in value] if isinstance(value, list) else [(name, value)]
     return FormData(items)
