@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import campaign_list, new_campaign, signin, test_call, users_page
+from api.console import campaign_list, new_campaign, signin, trial_call, users_page
 from api.console.guard import Refusal
 from api.console.web import error_page
 
@@ -21,7 +21,7 @@ STATIC = Path(__file__).with_name("static")
 
 
 def install(app: FastAPI) -> None:
-    for module in (signin, new_campaign, campaign_list, test_call, users_page):
+    for module in (signin, new_campaign, campaign_list, trial_call, users_page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(Refusal, _refused)
