@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
-from api import calls, campaigns, dnc, health, webhooks
+from api import calls, campaigns, console, dnc, health, webhooks
 from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
@@ -38,10 +38,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="dialer", lifespan=lifespan)
     app.state.metrics = ServiceMetrics()
-    install_error_handlers(app)
+    install_error_handlers(app, pages=console.error_page)
     app.include_router(webhooks.router)
     for router in (campaigns.router, calls.router, dnc.router, health.router):
         app.include_router(router)
+    console.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.add_middleware(AllowEveryMethod, routes=app.router.routes)
     state_enforced_rules(app)

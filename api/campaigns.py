@@ -31,9 +31,9 @@ from api.schemas import (
     errors,
 )
 from api.uploads import UPLOAD_BODY, receive_contacts
-from campaigns import contacts, exporter, importer, store
+from campaigns import contacts, exporter, importer, launch, store
 from campaigns.db import write_transaction
-from campaigns.errors import Conflict, IllegalTransition, NotFound
+from campaigns.errors import IllegalTransition
 from campaigns.filereader import Limits
 from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
 from campaigns.spec import (
@@ -43,7 +43,7 @@ from campaigns.spec import (
     check_callback_url,
     settings_of,
 )
-from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
 from campaigns.waiting import WaitingReasons, waiting_summary
@@ -76,12 +76,7 @@ def limits_of(resources: Resources) -> Limits:
     return Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_import_rows)
 
 
-async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
-    """A campaign of kind campaign: a single call's id is not found here."""
-    campaign = await store.get(session, campaign_id)
-    if campaign.kind != CampaignKind.CAMPAIGN:
-        raise NotFound(f"campaign {campaign_id} does not exist (it is a call: /v1/calls)")
-    return campaign
+_campaign = launch.get_campaign
 
 
 async def _out(session: AsyncSession, campaign: Campaign) -> CampaignOut:
@@ -103,23 +98,23 @@ async def _read(resources: Resources, campaign_id: int) -> CampaignOut:
 async def create_campaign(
     spec: CampaignSpec, resources: ResourcesDep, response: Response
 ) -> CampaignCreated:
-    check_a_number(spec, resources.settings.a_number)
-    check_callback_url(spec, resources.settings.callback_allow_private)
-    async with write_transaction(resources.sessions) as session:
-        campaign = await store.create(session, spec, now=_now())
-    report = None
-    if spec.contacts is not None:
-        try:
-            report = await importer.import_contacts(
-                resources.sessions, campaign.id, spec.contact_rows(), limits=limits_of(resources)
-            )
-        except BaseException:  # a refused import leaves no campaign behind
-            async with write_transaction(resources.sessions) as session:
-                await store.discard(session, campaign.id)
-            raise
-    response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
+    async def fill(campaign_id: int) -> importer.ImportReport:
+        rows = spec.contact_rows()
+        return await importer.import_contacts(
+            resources.sessions, campaign_id, rows, limits=limits_of(resources)
+        )
+
+    campaign_id, report = await launch.create_filled(
+        resources.sessions,
+        spec,
+        None if spec.contacts is None else fill,
+        now=_now(),
+        default_a_number=resources.settings.a_number,
+        allow_private_callbacks=resources.settings.callback_allow_private,
+    )
+    response.headers["Location"] = f"/v1/campaigns/{campaign_id}"
     async with resources.sessions() as session:
-        out = await _out(session, await _campaign(session, campaign.id))
+        out = await _out(session, await _campaign(session, campaign_id))
     return CampaignCreated(
         **out.model_dump(), import_report=None if report is None else ImportReportOut.of(report)
     )
@@ -200,13 +195,10 @@ _LIFECYCLE = errors(404, 409, 422)
 )
 async def start_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> CampaignOut:
     async with write_transaction(resources.sessions) as session:
-        campaign = await _campaign(session, campaign_id)
-        if campaign.status == CampaignStatus.DRAFT and not await contacts.has_any(
-            session, campaign_id
-        ):
-            raise Conflict(f"campaign {campaign_id} has no contacts: add some before starting")
-        check_a_number(settings_of(campaign), resources.settings.a_number)
-        return await _out(session, await store.start(session, campaign_id, now=_now()))
+        campaign = await launch.start(
+            session, campaign_id, now=_now(), default_a_number=resources.settings.a_number
+        )
+        return await _out(session, campaign)
 
 
 @router.post(

@@ -9,12 +9,12 @@ logs the traceback: Starlette re-raises the error after this answer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from campaigns.errors import CampaignError
@@ -59,15 +59,20 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _handle)
-    app.add_exception_handler(CampaignError, _handle)
-    app.add_exception_handler(HTTPException, _handle)
-    app.add_exception_handler(RequestValidationError, _handle)
-    app.add_exception_handler(Exception, _handle)
+Pages = Callable[[Request, Exception], Response | None]
+"""The HTML answer of the web console to an error on its paths; None on the others."""
 
 
-async def _handle(request: Request, error: Exception) -> JSONResponse:
+def install_error_handlers(app: FastAPI, *, pages: Pages | None = None) -> None:
+    async def handle(request: Request, error: Exception) -> Response:
+        page = None if pages is None else pages(request, error)
+        return page if page is not None else _handle(request, error)
+
+    for kind in (ApiError, CampaignError, HTTPException, RequestValidationError, Exception):
+        app.add_exception_handler(kind, handle)
+
+
+def _handle(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ApiError | CampaignError):
         return error_response(error.status, error.code, error.message, error.details)
     if isinstance(error, HTTPException):

@@ -12,10 +12,11 @@ before any byte is made, one longer than a sheet continues on further sheets.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -349,3 +350,14 @@ async def _csv(
         buffer.truncate()
         writer.writerows(rows)
         yield buffer.getvalue().encode("utf-8")
+
+
+def rejected_csv(rejected: Iterable[Mapping[str, Any]], *, delimiter: str = ";") -> bytes:
+    """An import report's rejected rows as CSV (line, column, value, reason), UTF-8 with BOM
+    for Excel, formulas defused as in the results files."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["line", "column", "value", "reason"])
+    for row in rejected:
+        writer.writerow(escape_cells([row["line"], row["column"], row["value"], row["reason"]]))
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -282,3 +283,96 @@ def contacts_frame(contacts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=list(names)).fillna("").astype(str)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
+
+
+HEAD_BYTES: Final = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The first rows of a file, read without reading the rest (the console's preview)."""
+
+    sheet: Sheet
+    """Its frame holds at most the rows asked for, numbered as `read_file` numbers them."""
+    rows_estimate: int
+    """Data rows in the whole file: exact when `complete`, else guessed from the size."""
+    complete: bool
+
+
+def read_head(path: Path, *, rows: int = 20, delimiter: str | None = None) -> Head:
+    """The header and first `rows` rows by the rules of `read_file` (encoding, delimiter,
+    column names), reading at most `HEAD_BYTES` of a CSV and `rows` rows of an XLSX."""
+    with path.open("rb") as handle:
+        data = handle.read(HEAD_BYTES)
+    if not data.strip():
+        raise ImportRefused("empty_file", "file is empty")
+    if data.startswith(_ZIP_MAGIC) or path.name.lower().endswith(_XLSX_SUFFIXES):
+        return _head_xlsx(path, rows)
+    if data.startswith(_OLE_MAGIC):
+        raise ImportRefused(
+            "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
+        )
+    size = path.stat().st_size
+    complete = size <= len(data)
+    if not complete:
+        data = data[: data.rfind(b"\n") + 1] or data
+    encoding = detect_encoding(data)
+    text = data.decode(encoding, errors="replace")
+    delimiter = _DELIMITER_NAMES.get((delimiter or "").lower(), delimiter)
+    if delimiter is None:
+        delimiter = detect_delimiter(text)
+    elif len(delimiter) != 1:
+        raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    records = list(reader if complete else islice(reader, 2 * rows + 1))
+    if not records:
+        raise ImportRefused("empty_file", "file has no header row")
+    header, body = records[0], records[1:]
+    sheet = Sheet(_head_frame(header, body, rows), "csv", encoding, delimiter)
+    if complete:
+        return Head(sheet, len(_tidy(_frame(header, body), len(body) + 1)), complete=True)
+    estimate = round((data.count(b"\n") - 1) * size / len(data))
+    return Head(sheet, estimate, complete=False)
+
+
+def _frame(header: list[str], body: list[list[str]]) -> pd.DataFrame:
+    width = len(header)
+    cells = [(row + [""] * width)[:width] for row in body]
+    frame = pd.DataFrame(cells, columns=pd.Index(range(width)), dtype=str)
+    frame.columns = pd.Index(header)
+    return frame
+
+
+def _head_frame(header: list[str], body: list[list[str]], rows: int) -> pd.DataFrame:
+    """The first `rows` non-blank rows through `_tidy`, as `read_file` would give them."""
+    kept: list[list[str]] = []
+    taken = 0
+    for row in body:
+        kept.append(row)
+        taken += any(cell.strip() for cell in row)
+        if taken >= rows:
+            break
+    return _tidy(_frame(header, kept), len(kept) + 1)
+
+
+def _head_xlsx(path: Path, rows: int) -> Head:
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many unrelated types for a broken file
+        raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
+    try:
+        sheet = book.worksheets[0]
+        found = sheet.iter_rows(values_only=True)
+        header = [cell_text(value) for value in next(found, ())]
+        body = []
+        for row in found:
+            body.append([cell_text(value) for value in row[: len(header)]])
+            if len(body) >= rows:
+                break
+        total = max((sheet.max_row or 1) - 1, len(body))
+    finally:
+        book.close()
+    if not header:
+        raise ImportRefused("empty_file", "the first sheet has no header row")
+    complete = total <= len(body)
+    return Head(Sheet(_head_frame(header, body, rows), "xlsx"), total, complete)

@@ -27,7 +27,7 @@ from campaigns.templates import TemplateError, check, parse
 from dialer.number_columns import normalize_series
 from dialer.voice import Voice, VoiceError
 
-__all__ = ["LISTED_REJECTIONS", "Checked", "Rejection", "check_rows"]
+__all__ = ["LISTED_REJECTIONS", "Checked", "ColumnRoles", "Rejection", "check_rows", "column_roles"]
 
 LISTED_REJECTIONS: Final = 1000
 _ZONE_PREFIX: Final = 5
@@ -60,7 +60,7 @@ class Checked:
 
 
 @dataclass(frozen=True, slots=True)
-class _Roles:
+class ColumnRoles:
     phone: str
     variables: list[str]
     text: str | None
@@ -69,7 +69,7 @@ class _Roles:
     timezone: str | None
 
 
-def _roles(columns: Sequence[str], phone_column: str | None) -> _Roles:
+def column_roles(columns: Sequence[str], phone_column: str | None) -> ColumnRoles:
     folded = {name.casefold(): name for name in columns}
     if phone_column is not None:
         phone = phone_column if phone_column in columns else folded.get(phone_column.casefold())
@@ -90,7 +90,7 @@ def _roles(columns: Sequence[str], phone_column: str | None) -> _Roles:
     voice = {folded[n]: f for n, f in VOICE_COLUMNS.items() if n in folded}
     zone = folded.get(TIMEZONE)
     special = {phone, text, zone, *voice, *(folded.get(n) for n in TEXT_NAMES)}
-    return _Roles(phone, [c for c in columns if c not in special], text, voice, zone)
+    return ColumnRoles(phone, [c for c in columns if c not in special], text, voice, zone)
 
 
 def check_rows(
@@ -101,7 +101,7 @@ def check_rows(
     phone_column: str | None = None,
 ) -> Checked:
     """Validate every row of a text frame (index = line) against the campaign's message."""
-    roles = _roles([str(c) for c in frame.columns], phone_column)
+    roles = column_roles([str(c) for c in frame.columns], phone_column)
     try:
         check(message, roles.variables)
     except TemplateError as error:
@@ -187,7 +187,7 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _voice_overrides(frame: pd.DataFrame, roles: _Roles, problems: _Problems) -> pd.Series:
+def _voice_overrides(frame: pd.DataFrame, roles: ColumnRoles, problems: _Problems) -> pd.Series:
     """JSON of each row's voice overrides (None without any), validated once per combination."""
     if not roles.voice:
         return pd.Series(None, index=frame.index, dtype=object)
@@ -220,7 +220,11 @@ def _voice_overrides(frame: pd.DataFrame, roles: _Roles, problems: _Problems) ->
 
 
 def _check_texts(
-    frame: pd.DataFrame, texts: pd.Series | None, message: str, roles: _Roles, problems: _Problems
+    frame: pd.DataFrame,
+    texts: pd.Series | None,
+    message: str,
+    roles: ColumnRoles,
+    problems: _Problems,
 ) -> None:
     """Per-row templates must name existing columns; no row may render to nothing."""
     groups = [(message, np.ones(len(frame), dtype=bool) if texts is None else texts == "")]

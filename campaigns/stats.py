@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.states import ContactStatus
 from campaigns.tables import Callback, Contact
 
-__all__ = ["CALLBACK_FAILED", "CampaignStats", "campaign_stats", "stats_for"]
+__all__ = [
+    "CALLBACK_FAILED",
+    "CampaignStats",
+    "Progress",
+    "campaign_stats",
+    "progress_for",
+    "stats_for",
+]
 
 CALLBACK_FAILED = "failed"
 """Status of a CRM callback that ran out of retries."""
@@ -102,3 +109,41 @@ class _Totals:
             dtmf=dict(sorted(self.dtmf.items())),
             callbacks_failed=self.callbacks_failed,
         )
+
+
+class Progress(BaseModel):
+    """A list's figures of a campaign: counted from two indexes only, no contact row read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    done: int
+    by_outcome: dict[str, int]
+
+
+async def progress_for(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, Progress]:
+    """Contacts, finished contacts and outcomes of each campaign: index-only scans of
+    (campaign_id, status, id) and of the finished contacts' (campaign_id, outcome, id)."""
+    ids = list(dict.fromkeys(campaign_ids))
+    if not ids:
+        return {}
+    statuses = await session.execute(
+        select(Contact.campaign_id, Contact.status, func.count())
+        .where(Contact.campaign_id.in_(ids))
+        .group_by(Contact.campaign_id, Contact.status)
+    )
+    outcomes = await session.execute(
+        select(Contact.campaign_id, Contact.outcome, func.count())
+        .where(Contact.campaign_id.in_(ids), Contact.outcome.is_not(None))
+        .group_by(Contact.campaign_id, Contact.outcome)
+    )
+    total: Counter[int] = Counter()
+    done: Counter[int] = Counter()
+    by_outcome: dict[int, dict[str, int]] = {campaign_id: {} for campaign_id in ids}
+    for campaign_id, status, count in statuses:
+        total[campaign_id] += count
+        if status == ContactStatus.DONE:
+            done[campaign_id] += count
+    for campaign_id, outcome, count in outcomes:
+        by_outcome[campaign_id][str(outcome)] = count
+    return {i: Progress(total=total[i], done=done[i], by_outcome=by_outcome[i]) for i in ids}

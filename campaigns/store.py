@@ -33,6 +33,7 @@ __all__ = [
     "Action",
     "CampaignSummary",
     "activate_due",
+    "campaign_page",
     "cancel",
     "create",
     "create_once",
@@ -144,6 +145,20 @@ async def list_campaigns(
     limit: int = DEFAULT_LIMIT,
 ) -> Page[CampaignSummary]:
     """Newest first, each with its statistics."""
+    page = await campaign_page(session, kind=kind, status=status, cursor=cursor, limit=limit)
+    stats = await stats_for(session, [campaign.id for campaign in page.items])
+    return Page([CampaignSummary(c, stats[c.id]) for c in page.items], page.next_cursor)
+
+
+async def campaign_page(
+    session: AsyncSession,
+    *,
+    kind: CampaignKind = CampaignKind.CAMPAIGN,
+    status: CampaignStatus | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[Campaign]:
+    """Newest first, without statistics (the console counts only its progress figures)."""
     query = (
         select(Campaign)
         .where(Campaign.kind == kind)
@@ -155,9 +170,7 @@ async def list_campaigns(
     before = decode_cursor(cursor, int)
     if before is not None:
         query = query.where(Campaign.id < before)
-    page = make_page((await session.execute(query)).scalars().all(), limit, lambda c: c.id)
-    stats = await stats_for(session, [campaign.id for campaign in page.items])
-    return Page([CampaignSummary(c, stats[c.id]) for c in page.items], page.next_cursor)
+    return make_page((await session.execute(query)).scalars().all(), limit, lambda c: c.id)
 
 
 async def patch(

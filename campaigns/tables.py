@@ -257,3 +257,34 @@ class Callback(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+# console users and their sessions (api/console, issue 12)
+
+
+class ConsoleUser(Base):
+    """A person signing in to the web console; the password only as an argon2 hash."""
+
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the cookie holds the token, the row only its SHA-256."""
+
+    __tablename__ = "console_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("console_user.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from dialer.runtime import tune_garbage_collector
 from dialer.settings import Settings
 from dialer.simulator.command import simulate  # typer + pydantic only: --help stays fast
 from dialer.up import command as up
+from dialer.user_cli import app as user
 
 app = typer.Typer(
     help="Outbound informing-call dialer on MTT's sb-api.",
@@ -28,6 +29,7 @@ def _settings() -> Settings:
 app.command(name="simulate")(simulate)
 app.command(name="up")(up)
 app.add_typer(campaign, name="campaign")
+app.add_typer(user, name="user")
 
 
 def _logging() -> None:

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         "(local demos and tests); off, callbacks go only to public addresses",
     )
 
+    # web console (api/console, issue 12)
+    console_idle_minutes: int = Field(
+        default=120, gt=0, description="a console session ends after this long unused"
+    )
+    console_signin_limit: int = Field(
+        default=5, gt=0, description="failed sign-ins a minute, per login and per client address"
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

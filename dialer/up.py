@@ -164,7 +164,8 @@ def up(settings: Settings, options: UpOptions, console: Console) -> int:
         )
         logs = settings.data_dir / "logs"
         _start(children, wiring, options, sim_port, logs, stop.requested)
-        _announce(console, settings, wiring, redis, logs, created=created)
+        admin = stored.admin_password.get_secret_value()
+        _announce(console, settings, wiring, redis, logs, created=created, admin_password=admin)
         _supervise(children, stop.requested)
     except ChildExited as exc:
         console.print(f"dialer up: {exc}; the end of {exc.child.log}:", style="red", markup=False)
@@ -206,6 +207,11 @@ def _start(
     children.remove(migrate)
     if code != 0:
         raise ChildExited(migrate, code)
+    admin = launch("admin", "user", "bootstrap")  # the console's first user, once
+    code = admin.wait_exit(MIGRATE_TIMEOUT, stopping)
+    children.remove(admin)
+    if code != 0:
+        raise ChildExited(admin, code)
     api = launch("api", "api")
     if simulator is not None:
         wait_healthy(
@@ -254,9 +260,11 @@ def _announce(
     logs: Path,
     *,
     created: bool,
+    admin_password: str,
 ) -> None:
     env = wiring.env
     rows = [
+        ("console", f"{wiring.api_url}/ (sign in as admin)"),
         ("redis", f"{redis.url} (AOF in {redis.data_dir})"),
         ("database", f"{without_password(env['DIALER_DATABASE_URL'])} (migrated)"),
     ]
@@ -279,6 +287,8 @@ def _announce(
         )
     elif wiring.generated_key is not None:
         console.print(f"API key: the one in {secrets_file}", markup=False)
+    shown = f"{admin_password} (new, kept in {secrets_file})" if created else f"in {secrets_file}"
+    console.print(f"Console admin password: {shown}", markup=False)
     if wiring.simulator_url is None:
         console.print("Give MTT this event URL (it holds the webhook token, keep it private):")
         console.print(f"  {wiring.event_url}", markup=False, highlight=False)

@@ -185,7 +185,7 @@ async def test_a_wrong_token_is_not_found_and_stores_nothing(
 ) -> None:
     attempt = await insert_call(sessions, contact={"phone": PHONE})
     response = await client.post(f"/webhooks/mtt/{token}", content=kv(attempt.id, f"o_{PHONE}"))
-    unknown_route = await client.post("/no/such/route", content=b"x")
+    unknown_route = await client.post("/webhooks/no/such/route", content=b"x")
     assert response.status_code == 404
     assert (
         response.json()

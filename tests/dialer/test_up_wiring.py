@@ -17,7 +17,9 @@ REDIS_URL = "redis://127.0.0.1:6390/0"
 
 
 def stored_secrets() -> local_secrets.LocalSecrets:
-    return local_secrets.LocalSecrets(SecretStr("stored-key"), SecretStr("stored-token"))
+    return local_secrets.LocalSecrets(
+        SecretStr("stored-key"), SecretStr("stored-token"), SecretStr("stored-admin")
+    )
 
 
 def wired(

@@ -1,0 +1,93 @@
+"""Creating a campaign with its contacts and running it: the rules both the REST API and the
+console apply, kept here so neither has a second copy.
+
+- A single call's id is not a campaign here (calls live under `/v1/calls`).
+- A campaign created with contacts whose import is refused leaves nothing behind.
+- A draft starts only with contacts, and a DTMF menu only with a caller id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from campaigns import contacts, store
+from campaigns.db import write_transaction
+from campaigns.errors import Conflict, NotFound
+from campaigns.importer import ImportReport
+from campaigns.spec import CampaignSettings, check_a_number, check_callback_url, settings_of
+from campaigns.states import CampaignKind, CampaignStatus
+from campaigns.store import Action
+from campaigns.tables import Campaign
+
+__all__ = ["act", "create_filled", "get_campaign", "start"]
+
+Fill = Callable[[int], Awaitable[ImportReport]]
+"""Imports contacts into the new campaign of this id."""
+
+
+async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
+    """A campaign of kind campaign: a single call's id is not found here."""
+    campaign = await store.get(session, campaign_id)
+    if campaign.kind != CampaignKind.CAMPAIGN:
+        raise NotFound(f"campaign {campaign_id} does not exist (it is a call: /v1/calls)")
+    return campaign
+
+
+async def create_filled(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: CampaignSettings,
+    fill: Fill | None,
+    *,
+    now: datetime,
+    default_a_number: str | None,
+    allow_private_callbacks: bool,
+) -> tuple[int, ImportReport | None]:
+    """A draft campaign and the import report of `fill`; a refused import (any error) deletes
+    the campaign again."""
+    check_a_number(settings, default_a_number)
+    check_callback_url(settings, allow_private_callbacks)
+    async with write_transaction(sessions) as session:
+        campaign_id = (await store.create(session, settings, now=now)).id
+    if fill is None:
+        return campaign_id, None
+    try:
+        report = await fill(campaign_id)
+    except BaseException:
+        async with write_transaction(sessions) as session:
+            await store.discard(session, campaign_id)
+        raise
+    return campaign_id, report
+
+
+async def start(
+    session: AsyncSession, campaign_id: int, *, now: datetime, default_a_number: str | None
+) -> Campaign:
+    """Draft → running (or scheduled), inside `write_transaction`."""
+    campaign = await get_campaign(session, campaign_id)
+    if campaign.status == CampaignStatus.DRAFT and not await contacts.has_any(session, campaign_id):
+        raise Conflict(f"campaign {campaign_id} has no contacts: add some before starting")
+    check_a_number(settings_of(campaign), default_a_number)
+    return await store.start(session, campaign_id, now=now)
+
+
+async def act(
+    session: AsyncSession,
+    campaign_id: int,
+    action: Action,
+    *,
+    now: datetime,
+    default_a_number: str | None,
+    by: str,
+) -> Campaign:
+    """A lifecycle action on a campaign; `by` names who paused or cancelled it, for people."""
+    if action is Action.START:
+        return await start(session, campaign_id, now=now, default_a_number=default_a_number)
+    await get_campaign(session, campaign_id)
+    if action is Action.PAUSE:
+        return await store.pause(session, campaign_id, now=now, reason=f"paused by {by}")
+    if action is Action.RESUME:
+        return await store.resume(session, campaign_id, now=now)
+    return await store.cancel(session, campaign_id, now=now, reason=f"cancelled by {by}")

@@ -1,0 +1,142 @@
+"""Console users (issue 12): a login, an argon2 password hash, a role and a disabled flag.
+
+Logins are case-insensitive (kept lower-case). Hashing is slow on purpose, so it runs in a
+worker thread. A password change ends every session of the user (`campaigns.sessions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns import sessions
+from campaigns.db import ensure_writing
+from campaigns.errors import Conflict, Invalid, NotFound
+from campaigns.tables import ConsoleUser
+
+__all__ = [
+    "MIN_PASSWORD_CHARS",
+    "Role",
+    "any_user",
+    "create",
+    "list_users",
+    "remove",
+    "set_password",
+    "verify",
+]
+
+MIN_PASSWORD_CHARS: Final = 8
+MAX_PASSWORD_CHARS: Final = 1024
+_LOGIN: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+_hasher: Final = PasswordHasher()
+_DUMMY_HASH: Final = _hasher.hash("a password nobody has")
+"""Verified against when the login is unknown, so the answer takes as long either way."""
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    """Campaigns, and the users and the do-not-call list."""
+    MARKETER = "marketer"
+    """Campaigns."""
+
+
+def normal_login(login: str) -> str:
+    """The stored form of a login; Invalid("login") for one that cannot be."""
+    folded = login.strip().lower()
+    if not _LOGIN.fullmatch(folded):
+        raise Invalid(
+            "login", "1 to 64 characters: latin letters, digits and . _ @ -, starting with one"
+        )
+    return folded
+
+
+def _check_password(password: str) -> str:
+    if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise Invalid(
+            "password", f"must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long"
+        )
+    return password
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, _check_password(password))
+
+
+async def create(
+    session: AsyncSession, login: str, password: str, role: Role, *, now: datetime
+) -> ConsoleUser:
+    ensure_writing(session)
+    user = ConsoleUser(
+        login=normal_login(login),
+        password_hash=await _hash(password),
+        role=Role(role).value,
+        disabled=False,
+        created_at=now,
+        password_changed_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"user {user.login!r} exists already", details={"field": "login"}) from None
+    return user
+
+
+async def get(session: AsyncSession, login: str) -> ConsoleUser:
+    found = await session.scalar(select(ConsoleUser).where(ConsoleUser.login == login.lower()))
+    if found is None:
+        raise NotFound(f"user {login!r} does not exist")
+    return found
+
+
+async def list_users(session: AsyncSession) -> list[ConsoleUser]:
+    return list((await session.scalars(select(ConsoleUser).order_by(ConsoleUser.login))).all())
+
+
+async def any_user(session: AsyncSession) -> bool:
+    return await session.scalar(select(ConsoleUser.id).limit(1)) is not None
+
+
+async def set_password(
+    session: AsyncSession, login: str, password: str, *, now: datetime
+) -> ConsoleUser:
+    """A new password; every session of the user ends."""
+    ensure_writing(session)
+    user = await get(session, login)
+    user.password_hash = await _hash(password)
+    user.password_changed_at = now
+    await sessions.end_all(session, user.id)
+    await session.flush()
+    return user
+
+
+async def remove(session: AsyncSession, login: str) -> None:
+    """The user and (by cascade) their sessions."""
+    ensure_writing(session)
+    user = await get(session, login)
+    await sessions.end_all(session, user.id)
+    await session.execute(delete(ConsoleUser).where(ConsoleUser.id == user.id))
+
+
+async def verify(session: AsyncSession, login: str, password: str) -> ConsoleUser | None:
+    """The user when the password is theirs and they are not disabled; None otherwise."""
+    found = await session.scalar(
+        select(ConsoleUser).where(ConsoleUser.login == login.strip().lower())
+    )
+    stored = _DUMMY_HASH if found is None else found.password_hash
+    try:
+        await asyncio.to_thread(_hasher.verify, stored, password[:MAX_PASSWORD_CHARS])
+    except (VerificationError, InvalidHashError):
+        return None
+    if found is None or found.disabled:
+        return None
+    return found
