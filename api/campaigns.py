@@ -98,7 +98,11 @@ async def create_campaign(
     if spec.contacts is not None:
         try:
             report = await importer.import_contacts(
-                resources.sessions, campaign.id, spec.contact_rows(), limits=limits_of(resources)
+                resources.sessions,
+                campaign.id,
+                spec.contact_rows(),
+                limits=limits_of(resources),
+                zoning=resources.zoning,
             )
         except BaseException:  # a refused import leaves no campaign behind
             async with write_transaction(resources.sessions) as session:
@@ -170,7 +174,9 @@ async def add_contacts(
             f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
             details={"status": campaign.status},
         )
-    report = await receive_contacts(request, resources.sessions, campaign_id, limits_of(resources))
+    report = await receive_contacts(
+        request, resources.sessions, campaign_id, limits_of(resources), resources.zoning
+    )
     return ImportReportOut.of(report)
 
 

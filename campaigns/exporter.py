@@ -49,7 +49,7 @@ Shape = Callable[[list[Column]], list[Column]]
 CONTACT_COLUMNS: Final = (
     "phone", "status", "outcome", "attempts", "last_cause", "last_cause_text",
     "listened_seconds", "dtmf", "transfer_number", "transfer_seconds", "first_call_at",
-    "last_call_at", "call_ids",
+    "last_call_at", "call_ids", "timezone", "region", "operator",
 )
 ATTEMPT_COLUMNS: Final = (
     "attempt_id", "phone", "state", "category", "cause", "cause_text", "duration", "dtmf",
@@ -117,6 +117,9 @@ async def export_contacts(
                 _iso(Contact.first_call_at, scope.dialect),
                 _iso(Contact.last_call_at, scope.dialect),
                 calls.c.ids,
+                Contact.timezone,
+                Contact.region,
+                Contact.operator,
                 Contact.vars,
             )
             .outerjoin(calls, calls.c.contact_id == Contact.id)
@@ -127,7 +130,7 @@ async def export_contacts(
     texts = _CauseTexts(lang)
 
     def shape(c: list[Column]) -> list[Column]:
-        return [*c[:5], texts.column(c[4]), *c[5:12]]
+        return [*c[:5], texts.column(c[4]), *c[5:15]]
 
     async for data in _export(sessions, campaign_id, fmt, delimiter, CONTACT_COLUMNS, query, shape):
         yield data

@@ -21,6 +21,15 @@ class DtmfPlacement(StrEnum):
     TOP = "top"
 
 
+class UnknownZone(StrEnum):
+    """How a callee of unknown time zone is called (no numbering-plan range, a foreign number)."""
+
+    STRICT = "strict"
+    """Only while the calling window is open in every Russian zone at once."""
+    DEFAULT = "default"
+    """In the campaign's own zone."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -86,6 +95,9 @@ class Settings(BaseSettings):
     daily_answered_cap: int = Field(
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
+
+    # callee-local time: the numbering plan (DATA_DIR/numbering, from `dialer numbering update`)
+    unknown_zone: UnknownZone = UnknownZone.STRICT
 
     @field_validator("api_keys", mode="before")
     @classmethod
