@@ -57,21 +57,33 @@ class Places:
 
 
 def places(numbers: pd.Series, zoning: Zoning, default: str) -> Places:
-    """`numbers`: normalised digit strings, index kept; `default`: the campaign's zone."""
+    """`numbers`: normalised digit strings, index kept; `default`: the campaign's zone.
+
+    Zones are built as codes into a short vocabulary and taken by pyarrow at the end: a
+    million rows never become Python strings."""
     text = pa.array(numbers.astype(_TEXT)).cast(pa.large_string())
     russian = pc.and_(pc.equal(pc.utf8_length(text), 11), pc.starts_with(text, "7"))
     digits = pc.if_else(russian, text, "0").cast(pa.int64()).to_numpy(zero_copy_only=False)
     found = zoning.plan.lookup_many(digits)
-    missing = found.index < 0
-    index = pa.array(found.index, mask=missing)
-    regions = _column(found.regions, index, numbers.index)
-    operators = _column(found.operators, index, numbers.index)
-    zones = pa.array(found.zones, type=pa.large_string()).take(index).to_numpy(zero_copy_only=False)
-    unknown = np.flatnonzero(pd.isna(zones))
+    index = pa.array(found.index, mask=found.index < 0)
+    vocabulary = sorted({zone for zone in found.zones if zone})
+    position = {zone: i for i, zone in enumerate(vocabulary)}
+    of_key = np.array([position.get(zone or "", -1) for zone in found.zones] + [-1], np.int32)
+    codes = of_key[found.index]  # index -1 (no range) reads the trailing -1
+    unknown = np.flatnonzero(codes < 0)
     if unknown.size:
         fallback = default if zoning.unknown is UnknownZone.DEFAULT else UNKNOWN_ZONE
-        zones[unknown] = _geographic_zones(numbers.iloc[unknown], fallback)
-    return Places(pd.Series(zones, index=numbers.index, dtype=_TEXT), regions, operators)
+        prefixes, zones = _geographic_zones(numbers.iloc[unknown], fallback)
+        for zone in zones:
+            position.setdefault(zone, len(position))
+        codes[unknown] = np.array([position[zone] for zone in zones], np.int32)[prefixes]
+        vocabulary = list(position)
+    zone_column = pa.array(vocabulary, type=pa.large_string()).take(pa.array(codes))
+    return Places(
+        pd.Series(zone_column, index=numbers.index, dtype=_TEXT),
+        _column(found.regions, index, numbers.index),
+        _column(found.operators, index, numbers.index),
+    )
 
 
 def _column(values: Sequence[str], index: pa.Array, rows: pd.Index) -> pd.Series:
@@ -79,13 +91,13 @@ def _column(values: Sequence[str], index: pa.Array, rows: pd.Index) -> pd.Series
     return pd.Series(taken, index=rows, dtype=_TEXT)
 
 
-def _geographic_zones(numbers: pd.Series, fallback: str) -> np.ndarray:
-    """phonenumbers' zone of geographic numbers, looked up once per prefix; `fallback` else."""
+def _geographic_zones(numbers: pd.Series, fallback: str) -> tuple[np.ndarray, list[str]]:
+    """phonenumbers' zone of geographic numbers, looked up once per prefix (`fallback` for
+    the others): each number's prefix code, and the zone of each prefix."""
     codes, _ = pd.factorize(numbers.str.slice(0, _ZONE_PREFIX))
     firsts = np.unique(codes, return_index=True)[1]
     samples = numbers.iloc[firsts].tolist()
-    zones = np.array([_number_zone(n) or fallback for n in samples], dtype=object)
-    return zones[codes]
+    return codes, [_number_zone(n) or fallback for n in samples]
 
 
 @cache
