@@ -94,7 +94,10 @@ app.add_typer(numbering, name="numbering")
 def numbering_update(
     sources: Annotated[
         list[str],
-        typer.Argument(help="registry files (ABC-3xx, ABC-4xx, ABC-8xx, DEF-9xx): paths or URLs"),
+        typer.Argument(
+            help="registry files (ABC-3xx, ABC-4xx, ABC-8xx, DEF-9xx): paths or URLs",
+            metavar="FILE_OR_URL...",
+        ),
     ],
 ) -> None:
     """Load newer numbering-plan registry files into DATA_DIR; the service uses them from its

@@ -232,14 +232,15 @@ def _range(row: Sequence[str], where: dict[str, int], at: str) -> NumberRange:
 
 
 def newest(directories: Iterable[Path]) -> Path:
-    """Of the snapshot directories that exist, the one built from the newest data."""
+    """Of the snapshot directories that exist, the one built from the newest data; of equally
+    new ones the last named (DATA_DIR's update over the package's snapshot)."""
     found = [d for d in directories if (d / META).is_file() and (d / SNAPSHOT).is_file()]
 
     def built(directory: Path) -> date:
         meta = json.loads((directory / META).read_text(encoding="utf-8"))
         return date.fromisoformat(str(meta["obtained"]))
 
-    return max(found, key=built)
+    return max(reversed(found), key=built)
 
 
 @cache

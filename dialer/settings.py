@@ -97,7 +97,11 @@ class Settings(BaseSettings):
     )
 
     # callee-local time: the numbering plan (DATA_DIR/numbering, from `dialer numbering update`)
-    unknown_zone: UnknownZone = UnknownZone.STRICT
+    unknown_zone: UnknownZone = Field(
+        default=UnknownZone.STRICT,
+        description="callees of unknown zone: strict = only while the window is open in every "
+        "Russian zone at once; default = in the campaign's zone (applied at import)",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

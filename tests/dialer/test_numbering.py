@@ -142,6 +142,10 @@ def test_the_newest_snapshot_wins(tmp_path: Path) -> None:
     assert newest([older, newer, tmp_path / "missing"]) == newer
     assert newest([PACKAGED, older]) == PACKAGED
     assert newest([PACKAGED, newer]) == newer
+    same_day = tmp_path / "same-day"
+    obtained = json.loads((PACKAGED / "plan.json").read_text(encoding="utf-8"))["obtained"]
+    plan_of(registry_file(), obtained).save(same_day)
+    assert newest([PACKAGED, same_day]) == same_day
 
 
 def test_update_writes_a_snapshot_into_data_dir_that_the_service_prefers(tmp_path: Path) -> None:
