@@ -61,6 +61,7 @@ async def place_call(
             key=idempotency_key,
             now=datetime.now(UTC),
             default_a_number=resources.settings.a_number,
+            zoning=resources.zoning,
         )
     await callbacks.enqueue(resources.arq, made.callbacks)
     if not made.created:

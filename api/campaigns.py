@@ -101,7 +101,11 @@ async def create_campaign(
     async def fill(campaign_id: int) -> importer.ImportReport:
         rows = spec.contact_rows()
         return await importer.import_contacts(
-            resources.sessions, campaign_id, rows, limits=limits_of(resources)
+            resources.sessions,
+            campaign_id,
+            rows,
+            limits=limits_of(resources),
+            zoning=resources.zoning,
         )
 
     campaign_id, report = await launch.create_filled(
@@ -180,7 +184,9 @@ async def add_contacts(
             f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
             details={"status": campaign.status},
         )
-    report = await receive_contacts(request, resources.sessions, campaign_id, limits_of(resources))
+    report = await receive_contacts(
+        request, resources.sessions, campaign_id, limits_of(resources), resources.zoning
+    )
     return ImportReportOut.of(report)
 
 

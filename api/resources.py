@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import Writes, create_engine, session_factory
 from campaigns.inbox_writer import InboxWriter
+from campaigns.zoning import Zoning
 from dialer.limits import ConcurrencyLimiter
+from dialer.numbering import current
 from dialer.redial import RedialPolicy
 from dialer.settings import Settings
 
@@ -44,6 +46,8 @@ class Resources:
     policy: RedialPolicy
     """The service-wide redial policy; campaigns add their overrides to it."""
     inbox: InboxWriter
+    zoning: Zoning
+    """The numbering plan (DATA_DIR's update when newer) and the unknown-zone policy."""
 
 
 def base_policy(settings: Settings) -> RedialPolicy:
@@ -71,7 +75,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         policy = base_policy(settings)
         inbox = InboxWriter(writes.run, base=policy, leases=limiter, jobs=arq)
         await stack.enter_async_context(inbox.running())
-        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox)
+        zoning = Zoning(current(settings.data_dir), settings.unknown_zone)
+        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox, zoning)
 
 
 def app_resources(app: FastAPI) -> Resources:

@@ -109,6 +109,9 @@ class ImportReportOut(_Out):
     dnc: int
     rejected_count: int
     rejected: list[RejectionOut] = Field(description="the first rejected rows, by line")
+    zones: dict[str, int] = Field(
+        description='accepted rows per callee time zone; "unknown": no zone known'
+    )
 
     @classmethod
     def of(cls, report: ImportReport) -> ImportReportOut:
@@ -176,7 +179,12 @@ class ContactOut(_Out):
     phone: str
     line: int | None
     vars: dict[str, Any]
-    timezone: str
+    timezone: str = Field(
+        description='the callee\'s IANA zone; "" when unknown: called only while the window '
+        "is open in every Russian zone (DIALER_UNKNOWN_ZONE=strict)"
+    )
+    region: str | None = Field(description="the numbering plan's region of the number")
+    operator: str | None = Field(description="the numbering plan's operator of the number")
     text: str | None
     status: ContactStatus
     outcome: Outcome | None

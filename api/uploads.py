@@ -19,7 +19,7 @@ from api.errors import ApiError
 from campaigns import importer
 from campaigns.errors import Invalid
 from campaigns.filereader import Limits
-from campaigns.importer import ImportReport
+from campaigns.importer import ImportReport, Zoning
 from campaigns.spec import ContactSpec
 
 __all__ = ["UPLOAD_BODY", "ContactsUpload", "receive_contacts"]
@@ -85,6 +85,7 @@ async def receive_contacts(
     sessions: async_sessionmaker[AsyncSession],
     campaign_id: int,
     limits: Limits,
+    zoning: Zoning,
 ) -> ImportReport:
     """Import the request's contacts into the campaign; its import report."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -105,6 +106,7 @@ async def receive_contacts(
             phone_column=phone_column,
             delimiter=delimiter,
             limits=limits,
+            zoning=zoning,
         )
     if media == "application/json":
         try:
@@ -114,7 +116,9 @@ async def receive_contacts(
                 [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
             ) from None
         rows = [contact.model_dump(exclude_none=True) for contact in body.contacts]
-        return await importer.import_contacts(sessions, campaign_id, rows, limits=limits)
+        return await importer.import_contacts(
+            sessions, campaign_id, rows, limits=limits, zoning=zoning
+        )
     raise ApiError(
         415,
         "unsupported_media_type",

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import callbacks, dnc, store
 from campaigns.contacts import call_contact
 from campaigns.errors import Conflict, Invalid
-from campaigns.importer import ImportRefused, check_rows, contacts_frame
+from campaigns.importer import ImportRefused, Zoning, check_rows, contacts_frame
 from campaigns.spec import CampaignSettings, Name, PhoneIn, check_a_number
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
@@ -66,7 +66,11 @@ class CallView:
     """Why it is not being called at the time of reading, and when it will be."""
 
 
-def _row(spec: CallSpec) -> dict[str, Any]:
+PLACE = ("region", "operator")
+"""The numbering plan's columns: <NA> in the checked frame for a number outside the plan."""
+
+
+def _row(spec: CallSpec, zoning: Zoning | None) -> dict[str, Any]:
     """The contact as the importer checks it; Invalid naming the field at fault."""
     given: dict[str, Any] = {"phone": spec.phone, "vars": spec.vars}
     if spec.timezone is not None:
@@ -77,6 +81,7 @@ def _row(spec: CallSpec) -> dict[str, Any]:
             message=spec.message,
             default_timezone=spec.schedule.timezone,
             phone_column="phone",
+            zoning=zoning,
         )
     except ImportRefused as refused:
         raise Invalid("vars", refused.message) from None
@@ -92,6 +97,7 @@ def _row(spec: CallSpec) -> dict[str, Any]:
         "line": 1,
         "vars": json.loads(row["vars"]),
         "timezone": row["timezone"],
+        **{name: row[name] if isinstance(row[name], str) else None for name in PLACE},
     }
 
 
@@ -108,11 +114,12 @@ async def create_call(
     key: str | None,
     now: datetime,
     default_a_number: str | None,
+    zoning: Zoning | None = None,
 ) -> CallCreated:
     """Create and start the call (inside `write_transaction`), or find the one `key` made."""
     settings = spec.settings()
     check_a_number(settings, default_a_number)
-    row = _row(spec)
+    row = _row(spec, zoning)
     if check_key(key) is None:
         campaign = await store.create(session, settings, now=now, kind=CampaignKind.CALL)
         created = True

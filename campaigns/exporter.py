@@ -54,7 +54,8 @@ Shape = Callable[[list[Column]], list[Column]]
 CONTACT_COLUMNS: Final = (
     "phone", "status", "outcome", "attempts", "last_cause", "last_cause_text",
     "listened_seconds", "dtmf", "transfer_number", "transfer_seconds", "first_call_at",
-    "last_call_at", "call_ids", "waiting_reason", "next_attempt_at",
+    "last_call_at", "call_ids", "timezone", "region", "operator", "waiting_reason",
+    "next_attempt_at",
 )
 ATTEMPT_COLUMNS: Final = (
     "attempt_id", "phone", "state", "category", "cause", "cause_text", "duration", "dtmf",
@@ -131,6 +132,8 @@ async def export_contacts(
                 Contact.waiting_reason,
                 _iso(Contact.next_attempt_at, scope.dialect),
                 Contact.timezone,
+                Contact.region,
+                Contact.operator,
                 Contact.vars,
             )
             .outerjoin(calls, calls.c.contact_id == Contact.id)
@@ -141,7 +144,13 @@ async def export_contacts(
     texts = _CauseTexts(lang)
 
     def shape(c: list[Column]) -> list[Column]:
-        return [*c[:5], texts.column(c[4]), *c[5:12], *reasons.columns(c[1], c[13], c[12], c[14])]
+        return [
+            *c[:5],
+            texts.column(c[4]),
+            *c[5:12],
+            *c[14:17],
+            *reasons.columns(c[1], c[13], c[12], c[14]),
+        ]
 
     out = _export(sessions, campaign_id, fmt, delimiter, sheet_rows, CONTACT_COLUMNS, query, shape)
     async for data in out:

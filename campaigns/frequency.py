@@ -97,8 +97,10 @@ def next_day_opening(campaign: Campaign, timezone: str, now: datetime) -> dateti
 
 
 def calendar_periods(now: datetime, timezone: str) -> list[tuple[datetime, datetime]]:
-    """[start, end) in UTC of the local calendar day, week (from Monday) and month of `now`."""
-    zone = ZoneInfo(timezone)
+    """[start, end) in UTC of the local calendar day, week (from Monday) and month of `now`.
+    A callee of unknown zone counts by Moscow's calendar: the law's periods need some calendar,
+    and the calls themselves still wait for the window open in every zone."""
+    zone = ZoneInfo(timezone) if timezone else MOSCOW
     day = now.astimezone(zone).date()
     monday = day - timedelta(days=day.weekday())
     first = day.replace(day=1)

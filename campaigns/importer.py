@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -27,15 +28,17 @@ from campaigns import dnc
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
 from campaigns.filereader import ImportRefused, Limits, contacts_frame, read_file
-from campaigns.rowchecks import Checked, Rejection, check_rows
+from campaigns.rowchecks import Checked, Rejection, Zoning, check_rows
 from campaigns.states import ContactStatus
 from campaigns.tables import Campaign, Contact
+from campaigns.windows import UNKNOWN_ZONE
 
 __all__ = [
     "ImportRefused",
     "ImportReport",
     "Limits",
     "Rejection",
+    "Zoning",
     "check_rows",
     "contacts_frame",
     "import_contacts",
@@ -44,7 +47,9 @@ __all__ = [
 
 INSERT_CHUNK: Final = 50_000
 SQLITE_IMPORT_CACHE_KIB: Final = 256 * 1024
-_FRAME_COLUMNS: Final = ("phone", "vars", "timezone", "text", "voice")
+_FRAME_COLUMNS: Final = ("phone", "vars", "timezone", "region", "operator", "text", "voice")
+UNKNOWN_LABEL: Final = "unknown"
+"""The report's name for contacts of unknown zone (called under the strict policy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,9 @@ class ImportReport:
     dnc: int
     rejected_count: int
     rejected: tuple[Rejection, ...] = field(default=())
+    zones: dict[str, int] = field(default_factory=dict)
+    """Accepted rows per callee time zone ("unknown": none known); a number the campaign
+    already had is counted too."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §9."""
@@ -70,6 +78,7 @@ async def import_file(
     phone_column: str | None = None,
     delimiter: str | None = None,
     limits: Limits | None = None,
+    zoning: Zoning | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX upload into a campaign; raises ImportRefused, having stored nothing."""
     message, zone = await _campaign(sessions, campaign_id)
@@ -77,7 +86,11 @@ async def import_file(
     def read_and_check() -> Checked:
         sheet = read_file(source, filename=filename, delimiter=delimiter, limits=limits)
         return check_rows(
-            sheet.frame, message=message, default_timezone=zone, phone_column=phone_column
+            sheet.frame,
+            message=message,
+            default_timezone=zone,
+            phone_column=phone_column,
+            zoning=zoning,
         )
 
     return await _store(sessions, campaign_id, await asyncio.to_thread(read_and_check))
@@ -89,6 +102,7 @@ async def import_contacts(
     contacts: Sequence[Mapping[str, Any]],
     *,
     limits: Limits | None = None,
+    zoning: Zoning | None = None,
 ) -> ImportReport:
     """Import a JSON contacts list ({"phone", "vars", ...}) through the same checks as a file."""
     limits = limits or Limits()
@@ -98,7 +112,9 @@ async def import_contacts(
 
     def frame_and_check() -> Checked:
         frame = contacts_frame(contacts)
-        return check_rows(frame, message=message, default_timezone=zone, phone_column="phone")
+        return check_rows(
+            frame, message=message, default_timezone=zone, phone_column="phone", zoning=zoning
+        )
 
     return await _store(sessions, campaign_id, await asyncio.to_thread(frame_and_check))
 
@@ -150,7 +166,13 @@ async def _store(
         dnc=len(contacts) - len(allowed),
         rejected_count=checked.rejected_count,
         rejected=checked.rejected,
+        zones=_zone_counts(allowed["timezone"]),
     )
+
+
+def _zone_counts(zones: pd.Series) -> dict[str, int]:
+    counts = zones.replace(UNKNOWN_ZONE, UNKNOWN_LABEL).value_counts()
+    return {str(zone): int(count) for zone, count in sorted(counts.items())}
 
 
 async def _count(connection: AsyncConnection, campaign_id: int) -> int:
@@ -211,5 +233,9 @@ async def _sqlite_cache(connection: AsyncConnection) -> AsyncIterator[None]:
 
 
 def _values(column: pd.Series) -> list[Any]:
-    """Python values for the driver, missing ones as None (pandas would give NaN)."""
+    """Python values for the driver, missing ones as None (pandas would give NaN); text
+    columns straight from their Arrow arrays, a third faster than through pandas objects."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        values: list[Any] = pa.array(column).to_pylist()
+        return values
     return column.astype(object).where(column.notna(), None).tolist()

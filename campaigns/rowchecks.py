@@ -1,8 +1,9 @@
 """Checking an import's rows: every rule vectorised over the frame (DESIGN §7, §8).
 
 A million rows must not meet a Python loop: numbers are normalised by the core's column
-normaliser, templates and voice overrides are validated once per distinct value, zones looked
-up once per number prefix and mapped back, and the vars JSON is joined column-wise by pyarrow.
+normaliser, templates and voice overrides are validated once per distinct value, zones found
+by `campaigns.zoning` (one searchsorted over the numbering plan), and the vars JSON is joined
+column-wise by pyarrow.
 Each rejected row is reported with its first problem only.
 """
 
@@ -17,21 +18,26 @@ from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
-from phonenumbers import timezone as phone_zones
 
 from campaigns.filereader import PHONE_NAMES, TEXT_NAMES, TIMEZONE, VOICE_COLUMNS, ImportRefused
 from campaigns.templates import TemplateError, check, parse
+from campaigns.zoning import Zoning, places
 from dialer.number_columns import normalize_series
 from dialer.voice import Voice, VoiceError
 
-__all__ = ["LISTED_REJECTIONS", "Checked", "ColumnRoles", "Rejection", "check_rows", "column_roles"]
+__all__ = [
+    "LISTED_REJECTIONS",
+    "Checked",
+    "ColumnRoles",
+    "Rejection",
+    "Zoning",
+    "check_rows",
+    "column_roles",
+]
 
 LISTED_REJECTIONS: Final = 1000
-_ZONE_PREFIX: Final = 5
-"""Digits that fix a +7 number's type and zone (phonenumbers' zone prefixes have at most 4)."""
 _TEXT: Final = pd.StringDtype("pyarrow")
 _DEFAULT_VOICE: Final = Voice()
 
@@ -49,7 +55,8 @@ class Checked:
     """Rows that passed every check, one per number, ready for the do-not-call list."""
 
     contacts: pd.DataFrame
-    """Index: line; text columns phone, vars (JSON), timezone, text and voice (JSON; <NA> if
+    """Index: line; text columns phone, vars (JSON), timezone (UNKNOWN_ZONE if unknown),
+    region and operator (<NA> outside the numbering plan), text and voice (JSON; <NA> if
     the row has none)."""
     rows: int
     duplicates: int
@@ -99,8 +106,10 @@ def check_rows(
     message: str,
     default_timezone: str,
     phone_column: str | None = None,
+    zoning: Zoning | None = None,
 ) -> Checked:
-    """Validate every row of a text frame (index = line) against the campaign's message."""
+    """Validate every row of a text frame (index = line) against the campaign's message;
+    `zoning`: the numbering plan and unknown-zone policy (default: the package's, strict)."""
     roles = column_roles([str(c) for c in frame.columns], phone_column)
     try:
         check(message, roles.variables)
@@ -123,7 +132,8 @@ def check_rows(
     duplicates = int(ok.sum() - first.sum())
     kept = frame.loc[first]
     numbers = phones[first].astype(_TEXT)
-    zones = _derived_zones(numbers, default_timezone)
+    where = places(numbers, zoning or Zoning(), default_timezone)
+    zones = where.zones
     if roles.timezone:
         given = kept[roles.timezone].str.strip()
         zones = given.mask(given == "", zones).astype(_TEXT)
@@ -133,6 +143,8 @@ def check_rows(
             "phone": numbers,
             "vars": _json_objects(kept, roles.variables),
             "timezone": zones,
+            "region": where.regions,
+            "operator": where.operators,
             "text": own.mask(own == "").astype(_TEXT),
             "voice": voices[first].astype(_TEXT),
         },
@@ -255,25 +267,6 @@ def _check_texts(
             column = roles.text or "text"
             reason = "no message: the campaign's message and the row's text are both empty"
         problems.add(empty, column, reason)
-
-
-def _derived_zones(numbers: pd.Series, default: str) -> pd.Series:
-    """The zone of geographic numbers, looked up once per prefix; `default` for the rest."""
-    codes, _ = pd.factorize(numbers.str.slice(0, _ZONE_PREFIX))
-    firsts = np.unique(codes, return_index=True)[1]
-    samples = numbers.iloc[firsts].tolist()
-    zones = pa.array([_number_zone(n) or default for n in samples], type=pa.large_string())
-    return pd.Series(zones.take(pa.array(codes)), index=numbers.index, dtype=_TEXT)
-
-
-@cache
-def _number_zone(number: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse("+" + number)
-    except phonenumbers.NumberParseException:
-        return None
-    zones = phone_zones.time_zones_for_number(parsed)  # mobiles get their country's zones
-    return zones[0] if len(zones) == 1 and zones[0] != phone_zones.UNKNOWN_TIMEZONE else None
 
 
 def _json_objects(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:

@@ -135,6 +135,12 @@ class Contact(Base):
     """Line of the import file the contact came from."""
     vars: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str] = mapped_column(String(64))
+    """The callee's IANA zone; "" (campaigns.windows.UNKNOWN_ZONE) when unknown: called only
+    while the window is open in every Russian zone."""
+    region: Mapped[str | None] = mapped_column(Text)
+    """The numbering plan's region of the number's range (None outside the plan)."""
+    operator: Mapped[str | None] = mapped_column(Text)
+    """The numbering plan's operator of the range (the number may since have been ported)."""
     text: Mapped[str | None] = mapped_column(Text)
     """Per-row message override (already a template, rendered at dial time)."""
     voice: Mapped[dict[str, Any] | None] = mapped_column(Json)

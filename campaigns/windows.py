@@ -4,6 +4,10 @@ A window is wall-clock time of day: the set of instants whose local time, in the
 falls in that day's span. Across a DST change that set is not one neat interval a day, so the
 open stretches are found as the preimage of the span under each constant-offset piece of the
 zone, which keeps `next_opening` exactly consistent with `is_open`.
+
+A callee whose zone is unknown (`UNKNOWN_ZONE`: no numbering-plan range, a foreign number
+without a zone) is called only while the window is open in every Russian zone at once, from
+Kaliningrad (UTC+2) to Kamchatka (UTC+12): whatever their real zone, it is then inside hours.
 """
 
 from __future__ import annotations
@@ -17,11 +21,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
+from dialer.numbering_zones import RUSSIAN_ZONES
+
 DAY_MINUTES = 24 * 60
 SEARCH_DAYS = 370  # a window that stays shut for a year is treated as never opening again
 _SLACK = timedelta(hours=15)  # more than any UTC offset (−12 h … +14 h)
 _PROBE = timedelta(hours=6)  # zone offset changes are months apart; probe this often for them
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
+UNKNOWN_ZONE = ""
+"""A contact's stored zone when its real one is unknown (the strict policy): see above."""
+UNKNOWN_SEARCH = timedelta(days=31)
+"""A window that is not open in every zone at once within this is treated as never opening
+for a callee of unknown zone (a 09:00–10:00 window never is: the zones are 10 hours apart)."""
 
 
 def parse_hhmm(value: object, field: str) -> int:
@@ -150,7 +161,10 @@ def _utc(value: datetime, field: str) -> datetime:
 
 
 def is_open(window: CallingWindow, tz: str, at: datetime) -> bool:
-    """Whether `at` falls inside the window in the zone `tz`."""
+    """Whether `at` falls inside the window in the zone `tz` (in every Russian zone for
+    `UNKNOWN_ZONE`)."""
+    if tz == UNKNOWN_ZONE:
+        return all(is_open(window, zone, at) for zone in RUSSIAN_ZONES)
     local = _utc(at, "at").astimezone(_zone(tz, "tz"))
     span = window.span_on(local.date())
     since_midnight = local.replace(tzinfo=None) - datetime.combine(local.date(), time())
@@ -224,6 +238,8 @@ def next_opening(
 ) -> datetime | None:
     """The first UTC instant ≥ `at` (and ≥ `start_at`) when the window is open in `tz`;
     None when there is none before `end_at` or within a year."""
+    if tz == UNKNOWN_ZONE:
+        return _opening_everywhere(window, at, start_at=start_at, end_at=end_at)
     zone = _zone(tz, "tz")
     moment = _utc(at, "at")
     if start_at is not None:
@@ -248,9 +264,33 @@ def next_opening(
     return best
 
 
+def _opening_everywhere(
+    window: CallingWindow, at: datetime, *, start_at: datetime | None, end_at: datetime | None
+) -> datetime | None:
+    """The first instant when every Russian zone's window is open: each zone's opening is a
+    lower bound, so move to the latest of them until all agree."""
+    moment = _utc(at, "at")
+    horizon = moment + UNKNOWN_SEARCH
+    while moment < horizon:
+        openings = [
+            next_opening(window, zone, moment, start_at=start_at, end_at=end_at)
+            for zone in RUSSIAN_ZONES
+        ]
+        if any(opening is None for opening in openings):
+            return None
+        latest = max(opening for opening in openings if opening is not None)
+        if latest == moment:
+            return moment
+        moment = latest
+    return None
+
+
 def next_closing(window: CallingWindow, tz: str, at: datetime) -> datetime | None:
     """The first UTC instant ≥ `at` when the window is shut (`at` itself when shut now);
     None when it stays open for a year (an all-day, every-day window)."""
+    if tz == UNKNOWN_ZONE:
+        closings = [next_closing(window, zone, at) for zone in RUSSIAN_ZONES]
+        return min((c for c in closings if c is not None), default=None)
     zone = _zone(tz, "tz")
     moment = _utc(at, "at")
     if not is_open(window, tz, moment):

@@ -6,6 +6,8 @@ layers never see the upper ones.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from dialer.campaign_cli import app as campaign
@@ -84,6 +86,36 @@ def db_upgrade() -> None:
     from campaigns.db import upgrade
 
     asyncio.run(upgrade(_settings().database))
+
+
+numbering = typer.Typer(help="Russia's numbering plan: each number's region, operator and zone.")
+app.add_typer(numbering, name="numbering")
+
+
+@numbering.command("update")
+def numbering_update(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="registry files (ABC-3xx, ABC-4xx, ABC-8xx, DEF-9xx): paths or URLs",
+            metavar="FILE_OR_URL...",
+        ),
+    ],
+) -> None:
+    """Load newer numbering-plan registry files into DATA_DIR; the service uses them from its
+    next start. A bad file is refused, naming its line, and nothing is written."""
+    from datetime import UTC, datetime
+
+    from dialer.numbering import RegistryError
+    from dialer.numbering_build import update
+
+    settings = _settings()
+    try:
+        plan = update(sources, settings.data_dir, datetime.now(UTC))
+    except RegistryError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(plan)} ranges from {', '.join(plan.meta['files'])} in {settings.data_dir}")
 
 
 def main() -> None:

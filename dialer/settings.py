@@ -21,6 +21,15 @@ class DtmfPlacement(StrEnum):
     TOP = "top"
 
 
+class UnknownZone(StrEnum):
+    """How a callee of unknown time zone is called (no numbering-plan range, a foreign number)."""
+
+    STRICT = "strict"
+    """Only while the calling window is open in every Russian zone at once."""
+    DEFAULT = "default"
+    """In the campaign's own zone."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -100,6 +109,13 @@ class Settings(BaseSettings):
     )
     console_signin_limit: int = Field(
         default=5, gt=0, description="failed sign-ins a minute, per login and per client address"
+    )
+
+    # callee-local time: the numbering plan (DATA_DIR/numbering, from `dialer numbering update`)
+    unknown_zone: UnknownZone = Field(
+        default=UnknownZone.STRICT,
+        description="callees of unknown zone: strict = only while the window is open in every "
+        "Russian zone at once; default = in the campaign's zone (applied at import)",
     )
 
     @field_validator("api_keys", mode="before")

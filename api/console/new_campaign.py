@@ -140,6 +140,7 @@ async def create(request: Request, identity: Signed, resources: ResourcesDep) ->
             filename=upload.filename,
             phone_column=phone_column,
             limits=_limits(resources),
+            zoning=resources.zoning,
         )
 
     try:

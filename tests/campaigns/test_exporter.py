@@ -157,11 +157,12 @@ async def test_contacts_csv(
         [
             "79100000001", "done", "listened", "2", "16", cause_text(16), "42", "1",
             "74997090111", "30", "2026-03-02T09:00:00Z", "2026-03-02T09:05:07Z",
-            "00000000000000A1 00000000000000B2", "", "", "'=HYPERLINK(\"x\")", "A-1",
+            "00000000000000A1 00000000000000B2", "Europe/Moscow", "", "", "", "",
+            "'=HYPERLINK(\"x\")", "A-1",
         ],
         [
             "79100000002", "pending", "", "0", "", "", "0", "", "", "0", "", "", "",
-            "not_started", "", "Ира", "'-7",
+            "Europe/Moscow", "", "", "not_started", "", "Ира", "'-7",
         ],
     ]  # fmt: skip
 
@@ -178,7 +179,7 @@ async def test_contacts_xlsx(sessions: async_sessionmaker[AsyncSession], backend
     assert row == [
         "79100000001", "done", "listened", 2, 16, cause_text(16), 42, "1", "74997090111", 30,
         "2026-03-02T09:00:00Z", "2026-03-02T09:05:07Z", "00000000000000A1 00000000000000B2",
-        None, None, "'=HYPERLINK(\"x\")", "A-1",
+        "Europe/Moscow", None, None, None, None, "'=HYPERLINK(\"x\")", "A-1",
     ]  # fmt: skip
 
 

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from dialer.cli import app
+from dialer.numbering import (
+    PACKAGED,
+    NumberingPlan,
+    NumberRange,
+    Place,
+    RegistryError,
+    current,
+    newest,
+    parse_registry,
+)
+from dialer.numbering_build import build, update
+from tests.dialer.numbering_files import ROWS, registry_file
+
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+
+
+def plan_of(data: bytes, obtained: str = "2026-01-01") -> NumberingPlan:
+    return NumberingPlan(parse_registry(data, "DEF-9xx.csv"), {"obtained": obtained})
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
+@pytest.mark.parametrize("inn", [False, True])
+def test_registry_files_are_read_in_either_encoding_with_or_without_inn(
+    encoding: str, inn: bool
+) -> None:
+    ranges = parse_registry(registry_file(inn=inn, encoding=encoding), "DEF-9xx.csv")
+    assert ranges[0] == NumberRange(79011340000, 79011349999, 'ООО "Т2 МОБАЙЛ"', "Приморский край")
+    assert len(ranges) == len(ROWS)
+
+
+@pytest.mark.parametrize(
+    ("number", "place"),
+    [
+        ("79011340000", Place("Asia/Vladivostok", "Приморский край", 'ООО "Т2 МОБАЙЛ"')),
+        ("79011349999", Place("Asia/Vladivostok", "Приморский край", 'ООО "Т2 МОБАЙЛ"')),
+        ("79004400000", Place("Asia/Kamchatka", "Камчатский край", 'ООО "Т2 МОБАЙЛ"')),
+        ("79003559999", Place("Europe/Kaliningrad", "Калининградская обл.", 'ООО "Т2 Мобайл"')),
+        ("79580000001", Place(None, "Российская Федерация", 'ПАО "МТС"')),
+        ("79011339999", None),
+        ("79011350000", None),
+        ("70000000000", None),
+        ("12025550123", None),
+        ("7901134000", None),
+    ],
+)
+def test_a_number_gets_its_range_region_operator_and_zone(number: str, place: Place | None) -> None:
+    assert plan_of(registry_file()).lookup(number) == place
+
+
+def test_adjacent_ranges_of_one_operator_and_region_are_merged() -> None:
+    plan = plan_of(registry_file())
+    assert len(plan) == len(ROWS) - 1
+    assert NumberRange(79003450000, 79003559999, 'ООО "Т2 Мобайл"', "Калининградская обл.") in (
+        plan.ranges
+    )
+
+
+@given(st.lists(st.integers(79_000_000_000, 79_600_000_000), max_size=50))
+def test_the_vectorised_lookup_agrees_with_the_scalar_one(numbers: list[int]) -> None:
+    plan = plan_of(registry_file())
+    edges = [edge + d for r in plan.ranges for edge in (r.first, r.last) for d in (-1, 0, 1)]
+    found = plan.lookup_many(np.array(numbers + edges, dtype=np.int64))
+    for number, index in zip(numbers + edges, found.index, strict=True):
+        place = plan.lookup(str(number))
+        expected = (
+            None
+            if index < 0
+            else Place(found.zones[index], found.regions[index], found.operators[index])
+        )
+        assert place == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("9011", "1340000", "1349999", "10000", "X", "Y"), "code '9011' is not an ABC/DEF code"),
+        (("901", "134000", "1349999", "10000", "X", "Y"), "От '134000' is not a number of seven"),
+        (("901", "1340000", "13499x9", "10000", "X", "Y"), "До '13499x9' is not a number"),
+        (("901", "1349999", "1340000", "1", "X", "Y"), "До 1340000 is before От 1349999"),
+        (("901", "1340000", "1349999", "100", "X", "Y"), "Емкость '100' does not match"),
+        (("901", "1340000", "1349999"), "3 columns, expected at least 6"),
+    ],
+)
+def test_a_bad_row_is_refused_naming_its_line(row: tuple[str, ...], message: str) -> None:
+    with pytest.raises(RegistryError, match=f"DEF-9xx.csv, line 4: {message}"):
+        parse_registry(registry_file((*ROWS[:2], row, *ROWS[2:])), "DEF-9xx.csv")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"phone;name\n79011340000;x\n", "line 1: not a numbering-plan registry header"),
+        (registry_file(()), "no ranges after the header"),
+    ],
+)
+def test_a_file_that_is_not_a_registry_file_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(data, "DEF-9xx.csv")
+
+
+def test_overlapping_ranges_are_refused() -> None:
+    overlap = ("901", "1345000", "1354999", "10000", "X", "Приморский край")
+    with pytest.raises(RegistryError, match="ranges overlap: 79011340000-79011349999"):
+        plan_of(registry_file((*ROWS, overlap)))
+
+
+def test_a_snapshot_round_trips_with_its_metadata(tmp_path: Path) -> None:
+    plan = plan_of(registry_file())
+    plan.save(tmp_path)
+    loaded = NumberingPlan.load(tmp_path)
+    assert (loaded.ranges, loaded.meta) == (plan.ranges, {"obtained": "2026-01-01", "ranges": 4})
+
+
+def test_the_package_snapshot_says_where_it_came_from() -> None:
+    meta = json.loads((PACKAGED / "plan.json").read_text(encoding="utf-8"))
+    assert meta["files"] == ["DEF-9xx.csv"]
+    assert "copy found in a public repository" in meta["source"]
+    assert len(current()) == meta["ranges"] > 300
+
+
+def test_the_newest_snapshot_wins(tmp_path: Path) -> None:
+    older, newer = tmp_path / "older", tmp_path / "newer"
+    plan_of(registry_file(), "2020-01-01").save(older)
+    plan_of(registry_file(ROWS[:1]), "2030-01-01").save(newer)
+    assert newest([older, newer, tmp_path / "missing"]) == newer
+    assert newest([PACKAGED, older]) == PACKAGED
+    assert newest([PACKAGED, newer]) == newer
+    same_day = tmp_path / "same-day"
+    obtained = json.loads((PACKAGED / "plan.json").read_text(encoding="utf-8"))["obtained"]
+    plan_of(registry_file(), obtained).save(same_day)
+    assert newest([PACKAGED, same_day]) == same_day
+
+
+def test_update_writes_a_snapshot_into_data_dir_that_the_service_prefers(tmp_path: Path) -> None:
+    source = tmp_path / "DEF-9xx.csv"
+    source.write_bytes(registry_file(inn=True, encoding="cp1251"))
+    update([str(source)], tmp_path, NOW)
+    plan = current(tmp_path)
+    assert plan.meta["files"] == ["DEF-9xx.csv"]
+    assert plan.meta["obtained"] == "2026-12-06"
+    assert plan.lookup("79004400000") == Place(
+        "Asia/Kamchatka", "Камчатский край", 'ООО "Т2 МОБАЙЛ"'
+    )
+
+
+@pytest.fixture
+def registry_server() -> Iterator[str]:
+    """A loopback HTTP server publishing DEF-9xx.csv; its base URL."""
+    body = registry_file(inn=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/DEF-9xx.csv"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_registry_files_are_downloaded_from_urls(registry_server: str) -> None:
+    plan = build([f"{registry_server}/DEF-9xx.csv"], "test", "2026-12-06")
+    assert plan.meta["files"] == ["DEF-9xx.csv"]
+    assert len(plan) == len(ROWS) - 1
+    with pytest.raises(RegistryError, match=r"ABC-3xx\.csv: could not download"):
+        build([f"{registry_server}/ABC-3xx.csv"], "test", "2026-12-06")
+
+
+def test_the_cli_loads_files_and_refuses_a_bad_one_writing_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALER_DATA_DIR", str(tmp_path / "data"))
+    good, bad = tmp_path / "DEF-9xx.csv", tmp_path / "ABC-3xx.csv"
+    good.write_bytes(registry_file())
+    bad.write_bytes(registry_file((("301", "0000000", "0000009", "11", "X", "Y"),)))
+    refused = CliRunner().invoke(app, ["numbering", "update", str(good), str(bad)])
+    assert refused.exit_code == 1
+    assert "ABC-3xx.csv, line 2: Емкость '11'" in refused.output
+    assert not (tmp_path / "data").exists()
+    loaded = CliRunner().invoke(app, ["numbering", "update", str(good)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "4 ranges from DEF-9xx.csv" in loaded.output
+    assert (tmp_path / "data" / "numbering" / "plan.json").is_file()
