@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
 from api import calls, campaigns, console, dnc, health, webhooks
+from api.body_limit import BodyLimit
 from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
-from api.limits import BodyLimit
 from api.methods import AllowEveryMethod
 from api.metrics import ServiceMetrics
 from api.resources import open_resources

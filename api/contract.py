@@ -16,10 +16,10 @@ from fastapi import FastAPI
 
 from api.uploads import MAX_FORM_FIELDS
 from campaigns.calls import MAX_KEY_CHARS
-from dialer.causes import Category
-from dialer.numbers import PHONE_PATTERN
-from dialer.redial import MAX_DELAY_SECONDS
-from dialer.voice import SPEED_MAX, SPEED_MIN
+from dialer.telecom.causes import Category
+from dialer.telecom.numbers import PHONE_PATTERN
+from dialer.telecom.redial import MAX_DELAY_SECONDS
+from dialer.telecom.voice import SPEED_MAX, SPEED_MIN
 
 __all__ = ["state_enforced_rules"]
 

@@ -17,7 +17,7 @@ from campaigns.errors import NotFound
 from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT, NUMBER_CURSOR
 from campaigns.states import DncSource
 from campaigns.tables import Dnc
-from dialer.numbers import PHONE_PATTERN
+from dialer.telecom.numbers import PHONE_PATTERN
 
 __all__ = ["DncIn", "router"]
 

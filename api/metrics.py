@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.resources import Resources
 from campaigns import telemetry
 from campaigns.telemetry import Counts
-from dialer.limits import ConcurrencyLimiter, cps_backlog
+from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 
 __all__ = ["QUEUE_KEY", "ServiceMetrics"]
 

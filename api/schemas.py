@@ -29,8 +29,8 @@ from campaigns.states import (
 from campaigns.stats import CampaignStats
 from campaigns.tables import Attempt, Campaign, Contact, Dnc, Event
 from campaigns.waiting import Waiting
-from dialer.dtmf import DtmfMenu
-from dialer.voice import Voice
+from dialer.telecom.dtmf import DtmfMenu
+from dialer.telecom.voice import Voice
 
 __all__ = [
     "MAX_ID",

@@ -34,8 +34,8 @@ from bench.import_export import generate
 from campaigns import importer, launch, users
 from campaigns.db import upgrade, write_transaction
 from campaigns.spec import CampaignSettings
-from dialer.redis_server import RedisServer
 from dialer.settings import Settings
+from dialer.shell.redis_server import RedisServer
 
 TARGET_MS = 150.0
 PASSWORD = "bench password"  # noqa: S105 - a throwaway user of a throwaway database

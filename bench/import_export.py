@@ -71,7 +71,7 @@ def peak_rss_mb() -> float:
 
 
 def baseline(csv_path: Path, db_path: Path) -> dict[str, float]:
-    from dialer.number_columns import normalize_series
+    from dialer.telecom.number_columns import normalize_series
 
     start = time.perf_counter()
     frame = pd.read_csv(csv_path, sep=";", dtype=str, encoding="cp1251", keep_default_na=False)

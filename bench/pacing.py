@@ -36,8 +36,8 @@ import httpx
 from sqlalchemy import func, select
 
 from campaigns.tables import Attempt, Campaign
-from dialer.sbapi import CallRequest, request_body
 from dialer.settings import DtmfPlacement
+from dialer.telecom.sbapi import CallRequest, request_body
 from tests.e2e.cluster import SB_METHOD, SIM_LOGIN, SIP_ID, Cluster, busiest_second
 
 ACHIEVED_TARGET = 0.95

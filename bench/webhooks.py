@@ -41,9 +41,9 @@ from sqlalchemy import func, insert, select
 from api.app import create_app
 from campaigns.db import create_engine, session_factory, upgrade, write_transaction
 from campaigns.tables import Attempt, Campaign, Contact, Event
-from dialer.redis_server import RedisServer, free_port
-from dialer.runtime import tune_garbage_collector
 from dialer.settings import Settings
+from dialer.shell.redis_server import RedisServer, free_port
+from dialer.shell.runtime import tune_garbage_collector
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_TARGET = 2000.0

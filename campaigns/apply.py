@@ -33,9 +33,9 @@ from campaigns.db import ensure_writing
 from campaigns.outcomes import history_of, policy_of, settle_finished, write_settlement
 from campaigns.states import AttemptState, ContactStatus, DncSource
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.causes import Category, classify
-from dialer.events import Event, EventKind, Leg
-from dialer.redial import RedialPolicy
+from dialer.telecom.causes import Category, classify
+from dialer.telecom.events import Event, EventKind, Leg
+from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "ANSWERED",

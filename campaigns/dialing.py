@@ -38,7 +38,7 @@ from campaigns.purposes import Caps, Purpose
 from campaigns.requests import CallSetup, call_request
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.sbapi import CallRequest, Rejected, RejectReason
+from dialer.telecom.sbapi import CallRequest, Rejected, RejectReason
 
 __all__ = [
     "NOT_SENT_RETRY",

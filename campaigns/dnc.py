@@ -19,7 +19,7 @@ from campaigns.errors import Invalid
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
 from campaigns.states import DncSource
 from campaigns.tables import Dnc
-from dialer.numbers import InvalidNumber, normalize
+from dialer.telecom.numbers import InvalidNumber, normalize
 
 __all__ = [
     "BULK_CHUNK",

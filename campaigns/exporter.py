@@ -33,7 +33,7 @@ from campaigns.errors import Invalid, NotFound
 from campaigns.tables import Attempt, Campaign, Contact
 from campaigns.waiting import WaitingReasons
 from campaigns.workbook import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, write_workbook
-from dialer.causes import cause_text
+from dialer.telecom.causes import cause_text
 
 __all__ = [
     "ATTEMPT_COLUMNS",

@@ -34,10 +34,10 @@ from campaigns.apply import AppliedEvent, Call, apply_event, load_calls, uniform
 from campaigns.db import Transact
 from campaigns.matching import MatchStatus, match_event
 from campaigns.tables import Event
-from dialer.events import Event as MttEvent
-from dialer.events import EventParseError, parse_body
-from dialer.limits import ConcurrencyLimiter
-from dialer.redial import RedialPolicy
+from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.events import EventParseError, parse_body
+from dialer.telecom.limiters import ConcurrencyLimiter
+from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "MAX_EVENTS",

@@ -21,8 +21,8 @@ from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import Transact
 from campaigns.inbox import Batch, Delivery, Receipt, read, release_leases, store
-from dialer.limits import ConcurrencyLimiter
-from dialer.redial import RedialPolicy
+from dialer.telecom.limiters import ConcurrencyLimiter
+from dialer.telecom.redial import RedialPolicy
 
 __all__ = ["LINGER", "InboxWriter", "WriterStats"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dialer.events import Event, Leg
+from dialer.telecom.events import Event, Leg
 
 __all__ = ["MATCHED", "MatchStatus", "Verdict", "match_event"]
 

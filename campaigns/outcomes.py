@@ -17,8 +17,8 @@ from campaigns.purposes import redial_overrides
 from campaigns.states import WaitingReason
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import CallingWindow, next_opening
-from dialer.causes import Category
-from dialer.redial import Final, NextOpening, Redial, RedialPolicy, decide, decide_lost
+from dialer.telecom.causes import Category
+from dialer.telecom.redial import Final, NextOpening, Redial, RedialPolicy, decide, decide_lost
 
 
 @dataclass(frozen=True)

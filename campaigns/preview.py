@@ -16,7 +16,7 @@ import pandas as pd
 from campaigns.filereader import ImportRefused, read_head
 from campaigns.rowchecks import column_roles
 from campaigns.templates import TemplateError, parse, render
-from dialer.number_columns import normalize_series
+from dialer.telecom.number_columns import normalize_series
 
 __all__ = [
     "CHARS_PER_SECOND",

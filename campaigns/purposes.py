@@ -26,7 +26,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from campaigns.windows import DailySpan
-from dialer.causes import Category
+from dialer.telecom.causes import Category
 
 __all__ = [
     "LAW_CONVERSATIONS",
@@ -62,7 +62,7 @@ TRANSACTIONAL_REDIAL = MappingProxyType(
     }
 )
 """Redial delays in seconds of `transactional` campaigns where the campaign sets none: minutes
-rather than the informing default's hours (dialer.redial.DEFAULT_RULES)."""
+rather than the informing default's hours (dialer.telecom.redial.DEFAULT_RULES)."""
 
 # 230-FZ art. 7 part 3 p. 1 and part 5 p. 1: no interaction on working days from 22:00 to 08:00,
 # on weekends and public holidays from 20:00 to 09:00, in the debtor's local time.

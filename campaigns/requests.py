@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from campaigns.tables import Campaign, Contact
 from campaigns.templates import render
-from dialer.dtmf import DtmfMenu, to_sbapi
-from dialer.sbapi import CallRequest
-from dialer.voice import Voice
+from dialer.telecom.dtmf import DtmfMenu, to_sbapi
+from dialer.telecom.sbapi import CallRequest
+from dialer.telecom.voice import Voice
 
 __all__ = ["CallSetup", "call_request"]
 

@@ -24,8 +24,8 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from campaigns.filereader import PHONE_NAMES, TEXT_NAMES, TIMEZONE, VOICE_COLUMNS, ImportRefused
 from campaigns.templates import TemplateError, check, parse
 from campaigns.zoning import Zoning, places
-from dialer.number_columns import normalize_series
-from dialer.voice import Voice, VoiceError
+from dialer.telecom.number_columns import normalize_series
+from dialer.telecom.voice import Voice, VoiceError
 
 __all__ = [
     "LISTED_REJECTIONS",

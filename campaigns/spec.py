@@ -35,10 +35,10 @@ from campaigns.purposes import Caps, Purpose, check_window
 from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
 from campaigns.windows import CallingWindow, DailySpan
-from dialer.dtmf import DtmfMenu
-from dialer.numbers import PHONE_INT_RANGES, PHONE_PATTERN, InvalidNumber, normalize
-from dialer.redial import RedialPolicy
-from dialer.voice import Voice
+from dialer.telecom.dtmf import DtmfMenu
+from dialer.telecom.numbers import PHONE_INT_RANGES, PHONE_PATTERN, InvalidNumber, normalize
+from dialer.telecom.redial import RedialPolicy
+from dialer.telecom.voice import Voice
 
 __all__ = [
     "CampaignPatch",

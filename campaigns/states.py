@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from dialer.redial import Outcome
+from dialer.telecom.redial import Outcome
 
 __all__ = [
     "AttemptState",

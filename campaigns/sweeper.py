@@ -20,7 +20,7 @@ from campaigns.dialing import reschedule
 from campaigns.outcomes import settle_lost, write_settlement
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.redial import RedialPolicy
+from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "ABANDONED",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from dialer.redis_server import RedisServer
+from dialer.shell.redis_server import RedisServer
 
 pytest_plugins = ["tests.db_fixtures"]
 

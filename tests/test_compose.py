@@ -19,8 +19,8 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from dialer.dtmf import DtmfMenu, to_sbapi
 from dialer.settings import Settings
+from dialer.telecom.dtmf import DtmfMenu, to_sbapi
 from workers.resources import call_setup
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from typing import Any
 
 from campaigns import dialing
 from campaigns.dialing import Call, Stopped
-from dialer.sbapi import Accepted, NotSent, OutcomeUnknown
+from dialer.telecom.sbapi import Accepted, NotSent, OutcomeUnknown
 from workers.resources import Resources, from_ctx
 
 __all__ = ["MARK_LEAD", "dial"]

@@ -28,7 +28,7 @@ from campaigns import claims, store
 from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
-from dialer.limits import ConcurrencyLimiter, cps_backlog
+from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 from workers.enqueue import NewJob, enqueue_many
 from workers.resources import Resources
 

@@ -23,13 +23,13 @@ from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
-from dialer.dtmf import plain_http_allowed
-from dialer.lending import lender_unless_proxied
-from dialer.limits import ConcurrencyLimiter, CpsLimiter, Scope
-from dialer.mtt_rpc import MttRpcClient
-from dialer.redial import RedialPolicy
-from dialer.sbapi import SbApiClient
 from dialer.settings import Settings
+from dialer.telecom.dtmf import plain_http_allowed
+from dialer.telecom.lending import lender_unless_proxied
+from dialer.telecom.limiters import ConcurrencyLimiter, CpsLimiter, Scope
+from dialer.telecom.mtt_rpc import MttRpcClient
+from dialer.telecom.redial import RedialPolicy
+from dialer.telecom.sbapi import SbApiClient
 
 __all__ = [
     "RESOURCES",

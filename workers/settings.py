@@ -17,8 +17,8 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from campaigns import callbacks
-from dialer.sbapi import SEND_ATTEMPTS
 from dialer.settings import Settings
+from dialer.telecom.sbapi import SEND_ATTEMPTS
 from workers.callbacks import ARQ_MAX_TRIES, deliver_callback, sweep_callbacks
 from workers.dial import dial
 from workers.pace import Pacer

@@ -17,7 +17,7 @@ from campaigns import callbacks, inbox, store, sweeper
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
 from campaigns.sweeper import Overdue
-from dialer.mtt_rpc import CallRecord, MttRpcError
+from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
 from workers.resources import Resources, from_ctx
 
 __all__ = ["HISTORY_MARGIN", "retry_events", "sweep"]

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from campaigns.spec import DEFAULT_TIMEZONE, CampaignSettings
-from dialer.causes import Category
-from dialer.dtmf import DtmfActionType
-from dialer.redial import DEFAULT_RULES
-from dialer.voice import Emotion, Lang, Voice, VoiceName
+from dialer.telecom.causes import Category
+from dialer.telecom.dtmf import DtmfActionType
+from dialer.telecom.redial import DEFAULT_RULES
+from dialer.telecom.voice import Emotion, Lang, Voice, VoiceName
 
 __all__ = ["REDIAL_SHOWN", "TIMEZONES", "FormValues", "defaults", "read_form"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import uvicorn
 
-from dialer.runtime import tune_garbage_collector
 from dialer.settings import Settings
 from dialer.simulator.app import create_app
 from dialer.simulator.options import SimulatorOptions
@@ -25,9 +25,14 @@ def listen_address(settings: Settings, options: SimulatorOptions) -> tuple[str, 
     return host, port
 
 
-def run(options: SimulatorOptions, settings: Settings) -> None:
-    """Serves until interrupted; webhooks in flight are cancelled on the way out."""
+def run(
+    options: SimulatorOptions, settings: Settings, *, tune: Callable[[], None] | None = None
+) -> None:
+    """Serves until interrupted; webhooks in flight are cancelled on the way out. `tune` runs
+    once the app is built (the shell's garbage-collector tuning: its arrival times are what the
+    CPS tests measure)."""
     host, port = listen_address(settings, options)
     app = create_app(settings, options)
-    tune_garbage_collector()  # its arrival times are what the CPS tests measure
+    if tune is not None:
+        tune()
     uvicorn.run(app, host=host, port=port, ws="none", timeout_graceful_shutdown=5)

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
-from dialer.redis_server import RedisServer
 from dialer.settings import Settings
+from dialer.shell.redis_server import RedisServer
 
 WEBHOOK_TOKEN = "hook-5ecret-token"
 

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from campaigns.db import upgrade
-from dialer import campaign_cli
-from dialer.redis_server import RedisServer
 from dialer.settings import Settings
+from dialer.shell import campaign_cli
+from dialer.shell.redis_server import RedisServer
 from tests.api.support import API_KEY, AUTH, closed_window, contact
 from tests.api.test_schemathesis import ServerThread
 from tests.factories import campaign_body

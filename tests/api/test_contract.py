@@ -12,8 +12,8 @@ import pytest
 
 from api.app import create_app
 from campaigns.paging import ID_CURSOR, NUMBER_CURSOR
-from dialer.numbers import PHONE_PATTERN
 from dialer.settings import Settings
+from dialer.telecom.numbers import PHONE_PATTERN
 from tests.api.support import authorize, with_api_keys
 from tests.factories import campaign_body
 

@@ -17,8 +17,8 @@ from api.app import create_app
 from api.metrics import QUEUE_KEY, ServiceMetrics
 from api.resources import app_resources
 from campaigns.db import create_engine
-from dialer.limits import CPS_KEY
 from dialer.settings import Settings
+from dialer.telecom.limiters import CPS_KEY
 from tests.api.conftest import WEBHOOK_TOKEN
 from tests.api.support import Sessions, error_of
 from tests.factories import T0, insert_call

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from campaigns.db import upgrade
-from dialer.redis_server import RedisServer
 from dialer.settings import Settings
+from dialer.shell.redis_server import RedisServer
 from tests.api.support import API_KEY, AUTH
 
 CHECKS = [

@@ -26,10 +26,10 @@ from api.webhooks import MAX_BODY_BYTES, MaskWebhookToken, mask_token
 from campaigns import inbox as inbox_module
 from campaigns.apply import AppliedEvent, Call
 from campaigns.tables import Attempt, Contact, Dnc, Event
-from dialer.events import BodyFormat
-from dialer.events import Event as MttEvent
-from dialer.limits import ConcurrencyLimiter
 from dialer.settings import Settings
+from dialer.telecom.events import BodyFormat
+from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.api.conftest import WEBHOOK_TOKEN
 from tests.factories import insert_call
 

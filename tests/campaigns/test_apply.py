@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns.apply import AppliedEvent, apply_event, load_call, load_calls
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Contact, Dnc
-from dialer.events import Event, parse_body
-from dialer.redial import RedialPolicy
+from dialer.telecom.events import Event, parse_body
+from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, insert_call, make_attempt
 
 BASE = RedialPolicy()

@@ -25,7 +25,7 @@ from campaigns.db import write_transaction
 from campaigns.signing import TOLERANCE, sign, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign, Contact
-from dialer.redis_server import RedisServer
+from dialer.shell.redis_server import RedisServer
 from tests.factories import T0, insert_call
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -24,7 +24,7 @@ from campaigns.db import (
     write_transaction,
 )
 from campaigns.tables import Campaign, Contact
-from dialer.cli import app
+from dialer.shell.cli import app
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

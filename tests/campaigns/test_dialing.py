@@ -18,8 +18,8 @@ from campaigns.requests import CallSetup
 from campaigns.states import DncSource, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
 from campaigns.waiting import waiting_reason
-from dialer.dtmf import SbDtmf
-from dialer.sbapi import Rejected, RejectReason
+from dialer.telecom.dtmf import SbDtmf
+from dialer.telecom.sbapi import Rejected, RejectReason
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.factories import make_attempt
 

@@ -22,7 +22,7 @@ from campaigns.exporter import (
 from campaigns.importer import import_file
 from campaigns.states import AttemptState, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.causes import cause_text
+from dialer.telecom.causes import cause_text
 from tests.campaigns.files import read_csv_export, read_xlsx_export
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -31,10 +31,10 @@ from campaigns.inbox import (
 )
 from campaigns.inbox_writer import InboxWriter
 from campaigns.tables import Attempt, Contact, Event
-from dialer.events import Event as MttEvent
-from dialer.limits import ConcurrencyLimiter, Scope
-from dialer.redial import RedialPolicy
-from dialer.redis_server import free_port
+from dialer.shell.redis_server import free_port
+from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.limiters import ConcurrencyLimiter, Scope
+from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, insert_call
 
 BASE = RedialPolicy()
@@ -409,7 +409,7 @@ async def test_redis_down_does_not_fail_a_final_event(
     try:
         leases = ConcurrencyLimiter(dead, lease_seconds=60)
         async with InboxWriter(writes.run, base=BASE, leases=leases).running() as inbox:
-            with caplog.at_level(logging.WARNING, logger="dialer.limits"):
+            with caplog.at_level(logging.WARNING, logger="dialer.telecom.limiters"):
                 receipt = await inbox.receive(body(f"h_{PHONE}_16_9", attempt), None, {})
                 await inbox.settled()
     finally:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from campaigns.matching import MATCHED, MatchStatus, match_event
-from dialer.events import Event, parse_body
+from dialer.telecom.events import Event, parse_body
 
 NUMBER = "79101234567"
 OTHER = "79107654321"

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from campaigns.outcomes import Settlement, settle_finished, settle_lost, write_settlement
-from dialer.causes import Category
-from dialer.redial import RedialPolicy
+from dialer.telecom.causes import Category
+from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, make_campaign, make_contact
 
 BASE = RedialPolicy()

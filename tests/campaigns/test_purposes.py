@@ -13,8 +13,8 @@ from campaigns.outcomes import policy_of
 from campaigns.purposes import TRANSACTIONAL_REDIAL, Caps
 from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values
 from campaigns.tables import Campaign
-from dialer.causes import Category
-from dialer.redial import RedialPolicy
+from dialer.telecom.causes import Category
+from dialer.telecom.redial import RedialPolicy
 from tests.factories import make_campaign
 
 DEBT = "debt_collection"

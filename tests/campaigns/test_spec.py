@@ -21,8 +21,8 @@ from campaigns.spec import (
     settings_of,
 )
 from campaigns.tables import Campaign
-from dialer.dtmf import DtmfActionType
-from dialer.voice import Emotion, Lang, VoiceName
+from dialer.telecom.dtmf import DtmfActionType
+from dialer.telecom.voice import Emotion, Lang, VoiceName
 from tests.factories import campaign_body
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

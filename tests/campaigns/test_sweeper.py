@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import sweeper
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.redial import RedialPolicy
+from dialer.telecom.redial import RedialPolicy
 from tests.db_fixtures import insert_campaign, insert_contacts
 from tests.factories import insert_call
 

@@ -4,7 +4,7 @@ A real redis-server (AOF) and a SQLite file in a temporary directory, `dialer db
 `dialer simulate`, `dialer api` and N × `dialer worker`, all sharing one DIALER_* environment
 on free 127.0.0.1 ports. The test process talks to them as a client would: the REST API with a
 bearer key, the simulator's `/_sim/*` truth, and read-only queries on the same database file.
-Every process is a `dialer.children.Child` that dies with this interpreter, and `stop()` (run
+Every process is a `dialer.shell.children.Child` that dies with this interpreter, and `stop()` (run
 by the context manager) ends them all, so no test leaves one running.
 """
 
@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from campaigns.tables import Attempt, Contact, Dnc
-from dialer.children import Child, dialer_command
-from dialer.redis_server import RedisServer, free_port
+from dialer.shell.children import Child, dialer_command
+from dialer.shell.redis_server import RedisServer, free_port
 
 __all__ = [
     "A_NUMBER",

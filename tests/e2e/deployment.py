@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dialer.children import dialer_command, die_with_parent
-from dialer.redis_server import free_port
+from dialer.shell.children import dialer_command, die_with_parent
+from dialer.shell.redis_server import free_port
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 60.0

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from dialer import campaign_cli
+from dialer.shell import campaign_cli
 from tests.e2e.deployment import Deployment, alive, listening
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
-from dialer.redis_server import RedisServer
+from dialer.shell.redis_server import RedisServer
 from tests.dialer.simulator.harness import Rig, start_rig
 from tests.workers.support import Clock, settings_for, worker_ctx
 from workers.resources import RESOURCES, close_resources

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.sbapi import RetryPolicy, SbApiClient
 from dialer.settings import Settings
+from dialer.telecom.sbapi import RetryPolicy, SbApiClient
 from tests.dialer.simulator.harness import Rig, make_settings
 from workers.resources import RESOURCES, Resources, open_resources
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from dialer.dtmf import DtmfMenu, NotifyUrlError, to_sbapi
 from dialer.settings import Settings
+from dialer.telecom.dtmf import DtmfMenu, NotifyUrlError, to_sbapi
 from workers.resources import call_setup
 
 MENU = DtmfMenu.model_validate([{"digit": 1, "action": "notify"}])

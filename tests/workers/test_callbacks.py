@@ -29,9 +29,9 @@ from campaigns.db import write_transaction
 from campaigns.signing import SIGNATURE_HEADER, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign
-from dialer.redis_server import RedisServer
 from dialer.settings import Settings
-from tests.dialer.sbapi_server import LoopbackServer, Reply
+from dialer.shell.redis_server import RedisServer
+from tests.dialer.telecom.sbapi_server import LoopbackServer, Reply
 from tests.factories import T0, insert_call
 from tests.loopback_http import serving
 from tests.workers.support import settings_for

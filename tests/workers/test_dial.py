@@ -14,8 +14,8 @@ from campaigns import dnc
 from campaigns.db import write_transaction
 from campaigns.states import DncSource
 from campaigns.tables import Attempt, Campaign, Contact
-from dialer.limits import ConcurrencyLimiter
 from dialer.simulator.validation import A_NUMBER_ERROR, B_NUMBER_ERROR
+from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.dialer.simulator.harness import Rig
 from tests.workers.conftest import WorkerFactory

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.claims import Due
-from dialer.limits import ConcurrencyLimiter
+from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.workers.conftest import PacerFactory
 from tests.workers.support import NOW, Clock, attempts, campaign, contact, resources_of

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Contact, Event
-from dialer.events import parse_body
-from dialer.limits import ConcurrencyLimiter
+from dialer.telecom.events import parse_body
+from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.workers.conftest import PacerFactory, WorkerFactory
 from tests.workers.support import NOW, Clock, campaign, resources_of

@@ -16,7 +16,7 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
 
-from dialer.redis_server import RedisServer
+from dialer.shell.redis_server import RedisServer
 from tests.workers.support import NOWHERE, resources_of, settings_for
 from workers.pace import LOCK_KEY
 from workers.runner import serve

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from dialer.settings import Settings
+from dialer.shell.simulate_cli import simulate
 from dialer.simulator import server
-from dialer.simulator.command import simulate
 from dialer.simulator.options import Outcome, PlainFormat, SimulatorOptions
 from dialer.simulator.server import listen_address
 from tests.dialer.simulator.harness import http_client, plain_body, start_rig
@@ -164,7 +164,7 @@ def cli() -> typer.Typer:
 
     @app.command()
     def other() -> None:
-        """Keeps `simulate` a subcommand, as in dialer.cli."""
+        """Keeps `simulate` a subcommand, as in dialer.shell.cli."""
 
     return app
 

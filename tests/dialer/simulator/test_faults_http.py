@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from dialer.sbapi import (
+from dialer.telecom.sbapi import (
     Accepted,
     CallRequest,
     NotSent,

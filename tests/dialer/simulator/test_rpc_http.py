@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from dialer.mtt_rpc import Balance, MttRpcClient, RpcFault
+from dialer.telecom.mtt_rpc import Balance, MttRpcClient, RpcFault
 from tests.dialer.simulator.harness import (
     A_NUMBER,
     LOGIN,

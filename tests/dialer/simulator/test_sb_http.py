@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from dialer.dtmf import SbDtmf
-from dialer.sbapi import Accepted, CallRequest, Rejected, RejectReason, SbApiClient
 from dialer.simulator import validation as v
+from dialer.telecom.dtmf import SbDtmf
+from dialer.telecom.sbapi import Accepted, CallRequest, Rejected, RejectReason, SbApiClient
 from tests.dialer.simulator.harness import (
     A_NUMBER,
     IVR_METHOD,
