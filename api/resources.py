@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from campaigns.db import Writes, create_engine, session_factory
 from campaigns.inbox_writer import InboxWriter
 from campaigns.zoning import Zoning
-from dialer.numbering import current
 from dialer.settings import Settings
 from dialer.telecom.limiters import ConcurrencyLimiter
+from dialer.telecom.numbering import current
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [

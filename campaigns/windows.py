@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
-from dialer.numbering_zones import RUSSIAN_ZONES
+from dialer.telecom.numbering_zones import RUSSIAN_ZONES
 
 DAY_MINUTES = 24 * 60
 SEARCH_DAYS = 370  # a window that stays shut for a year is treated as never opening again

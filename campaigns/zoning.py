@@ -22,8 +22,8 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from phonenumbers import timezone as phone_zones
 
 from campaigns.windows import UNKNOWN_ZONE
-from dialer.numbering import NumberingPlan, current
 from dialer.settings import UnknownZone
+from dialer.telecom.numbering import NumberingPlan, current
 
 __all__ = ["Places", "Zoning", "places"]
 

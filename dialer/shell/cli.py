@@ -106,8 +106,8 @@ def numbering_update(
     next start. A bad file is refused, naming its line, and nothing is written."""
     from datetime import UTC, datetime
 
-    from dialer.numbering import RegistryError
-    from dialer.numbering_build import update
+    from dialer.telecom.numbering import RegistryError
+    from dialer.telecom.numbering_build import update
 
     settings = _settings()
     try:

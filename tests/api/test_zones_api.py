@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.numbering import NumberingPlan, parse_registry
 from dialer.settings import Settings
+from dialer.telecom.numbering import NumberingPlan, parse_registry
 from tests.api.support import authorize, create, with_api_keys
-from tests.dialer.numbering_files import registry_file
+from tests.dialer.telecom.numbering_files import registry_file
 from tests.factories import campaign_body
 
 TOMSK = (("910", "1234567", "1234567", "1", 'ПАО "МТС"', "Томская обл."),)

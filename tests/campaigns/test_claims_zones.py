@@ -18,7 +18,7 @@ from campaigns.importer import import_contacts
 from campaigns.outcomes import window_of
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import UNKNOWN_ZONE, CallingWindow
-from dialer.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES
+from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES
 from tests.db_fixtures import insert_campaign, insert_contacts
 
 pytestmark = pytest.mark.any_db

@@ -16,7 +16,7 @@ from campaigns.windows import (
     next_closing,
     next_opening,
 )
-from dialer.numbering_zones import RUSSIAN_ZONES
+from dialer.telecom.numbering_zones import RUSSIAN_ZONES
 
 WEDNESDAY = datetime(2026, 11, 25, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 28, tzinfo=UTC)

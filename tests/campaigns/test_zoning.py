@@ -13,11 +13,11 @@ from campaigns.rowchecks import check_rows
 from campaigns.tables import Contact
 from campaigns.windows import UNKNOWN_ZONE
 from campaigns.zoning import Zoning
-from dialer.numbering import NumberingPlan, parse_registry
 from dialer.settings import UnknownZone
+from dialer.telecom.numbering import NumberingPlan, parse_registry
 from tests.campaigns.files import read_csv_export
 from tests.db_fixtures import insert_campaign
-from tests.dialer.numbering_files import registry_file
+from tests.dialer.telecom.numbering_files import registry_file
 
 Sessions = async_sessionmaker[AsyncSession]
 

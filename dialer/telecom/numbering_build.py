@@ -1,7 +1,7 @@
 """Building a numbering-plan snapshot from registry files (local paths or http(s) URLs).
 
-`python -m dialer.numbering_build FILE… --out DIR --note TEXT` builds the package's snapshot;
-`dialer numbering update FILE_OR_URL…` uses `update` to put a newer one into DATA_DIR. Every
+`python -m dialer.telecom.numbering_build FILE… --out DIR --note TEXT` builds the package's
+snapshot; `dialer numbering update FILE_OR_URL…` uses `update` to put a newer one into DATA_DIR. Every
 file is parsed and validated before anything is written, so a bad file changes nothing.
 """
 
@@ -15,7 +15,7 @@ from typing import Final
 
 import httpx
 
-from dialer.numbering import NumberingPlan, NumberRange, RegistryError, parse_registry
+from dialer.telecom.numbering import NumberingPlan, NumberRange, RegistryError, parse_registry
 
 __all__ = ["build", "update"]
 

@@ -3,7 +3,7 @@
 The registry (Rossvyaz / Минцифры open data, files ABC-3xx, ABC-4xx, ABC-8xx, DEF-9xx) assigns
 ranges of ten-digit national numbers to an operator and a region. A `NumberingPlan` keeps those
 ranges as sorted int64 bounds, so an import's million numbers are looked up by one
-`searchsorted`; the region's zone comes from `dialer.numbering_zones`. The package ships a
+`searchsorted`; the region's zone comes from `dialer.telecom.numbering_zones`. The package ships a
 snapshot; `dialer numbering update` writes a newer one into DATA_DIR, and `current` picks the
 newer of the two, once per process and data directory.
 """
@@ -24,7 +24,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from dialer.numbering_zones import region_zone
+from dialer.telecom.numbering_zones import region_zone
 
 __all__ = [
     "PACKAGED",

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES, region_zone
+from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES, region_zone
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from dialer.cli import app
-from dialer.numbering import (
+from dialer.shell.cli import app
+from dialer.telecom.numbering import (
     PACKAGED,
     NumberingPlan,
     NumberRange,
@@ -24,8 +24,8 @@ from dialer.numbering import (
     newest,
     parse_registry,
 )
-from dialer.numbering_build import build, update
-from tests.dialer.numbering_files import ROWS, registry_file
+from dialer.telecom.numbering_build import build, update
+from tests.dialer.telecom.numbering_files import ROWS, registry_file
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
