@@ -2,7 +2,8 @@
 
 `python -m dialer.telecom.numbering_build FILE… --out DIR --note TEXT` builds the package's
 snapshot; `dialer numbering update FILE_OR_URL…` uses `update` to put a newer one into
-DATA_DIR. Every file is parsed and validated before anything is written, so a bad file changes nothing.
+DATA_DIR. Every file is parsed and validated before anything is written, so a bad file
+changes nothing.
 """
 
 from __future__ import annotations
