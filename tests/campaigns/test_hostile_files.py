@@ -200,13 +200,16 @@ _CSV_PIECES = st.sampled_from(
 csv_files = st.one_of(st.binary(max_size=2000), st.lists(_CSV_PIECES, max_size=60).map(b"".join))
 
 
+_GOOD_XLSX = xlsx_bytes(_ANNA)  # once: xlsxwriter stamps the time, which changes its length
+
+
 @st.composite
 def xlsx_files(draw: st.DrawFn) -> bytes:
     """Random bytes; a real XLSX with bytes overwritten; one whose sheet is random XML."""
     kind = draw(st.sampled_from(["bytes", "corrupt", "sheet"]))
     if kind == "bytes":
         return draw(st.binary(max_size=2000))
-    good = xlsx_bytes(_ANNA)
+    good = _GOOD_XLSX
     if kind == "corrupt":
         at = draw(st.integers(0, len(good) - 1))
         return good[:at] + draw(st.binary(min_size=1, max_size=50)) + good[at + 50 :]
