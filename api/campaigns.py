@@ -73,7 +73,11 @@ def _now() -> datetime:
 
 def limits_of(resources: Resources) -> Limits:
     settings = resources.settings
-    return Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_import_rows)
+    return Limits(
+        max_bytes=settings.max_upload_bytes,
+        max_rows=settings.max_import_rows,
+        max_columns=settings.max_import_columns,
+    )
 
 
 _campaign = launch.get_campaign

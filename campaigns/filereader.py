@@ -2,9 +2,13 @@
 text cells, the one input of the row checks.
 
 Encoding and delimiter are guessed from a sample so marketers can upload what Excel saved:
-UTF-8 with or without BOM, else Windows-1251; `,`, `;` or tab. Every cell comes back as text
-(a phone number must never become a float) with "" for empty, and the frame's index is the
-file's row number as a spreadsheet shows it (the header is row 1), so errors can point at it.
+UTF-8 with or without BOM, UTF-16, Windows-1251 or KOI8-R (`campaigns.encodings`), unless the
+caller names the encoding; `,`, `;` or tab; line breaks CRLF, LF or the old Mac CR. Every cell
+comes back as text (a phone number must never become a float) with "" for empty, and the
+frame's index is the file's row number as a spreadsheet shows it (the header is row 1), so
+errors can point at it. NUL characters are dropped from every cell: no tool means one in a
+contacts file (some pad fields with them), and PostgreSQL text cannot hold them. Work is
+bounded by `Limits` before it starts: bytes, the header's columns, the XLSX's unpacked size.
 """
 
 from __future__ import annotations
@@ -15,19 +19,37 @@ import io
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from openpyxl import load_workbook
 
-from campaigns.errors import CampaignError
+from campaigns.encodings import (
+    ascii_compatible,
+    checked_encoding,
+    detect_encoding,
+    detect_single_byte,
+    refuse_undecodable,
+)
+from campaigns.importlimits import ImportRefused, Limits
+from campaigns.xlsxreader import cell_text, read_first_rows, read_first_sheet
+
+__all__ = [
+    "ImportRefused",
+    "Limits",
+    "Sheet",
+    "cell_text",
+    "contacts_frame",
+    "detect_delimiter",
+    "detect_encoding",
+    "read_file",
+]
 
 SAMPLE_BYTES: Final = 64 * 1024
 DELIMITERS: Final = ",;\t"
 _DELIMITER_NAMES: Final = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+_NOT_DELIMITERS: Final = '"\r\n\x00'
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0"
 _XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
@@ -36,23 +58,6 @@ TEXT_NAMES: Final = ("text", "messtext")
 VOICE_COLUMNS: Final = {"voice_name": "voice_name", "emotion": "emotion", "speed_speech": "speed"}
 """Per-row voice columns and the `Voice` fields they override."""
 TIMEZONE: Final = "timezone"
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_bytes: int = 100 * 1024 * 1024
-    max_rows: int = 2_000_000
-
-
-class ImportRefused(CampaignError):
-    """The whole import is refused and nothing stored; `reason` says why in one word."""
-
-    code = "import_refused"
-    status = 422
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message, details={"reason": reason})
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +74,10 @@ def read_file(
     *,
     filename: str | None = None,
     delimiter: str | None = None,
+    encoding: str | None = None,
     limits: Limits | None = None,
 ) -> Sheet:
+    """`encoding` (a CSV's; an XLSX says its own) overrides detection."""
     limits = limits or Limits()
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size > limits.max_bytes:
@@ -82,23 +89,12 @@ def read_file(
     if not data.strip():
         raise ImportRefused("empty_file", "file is empty")
     if data.startswith(_ZIP_MAGIC) or name.endswith(_XLSX_SUFFIXES):
-        return _read_xlsx(data, limits.max_rows)
+        return _read_xlsx(data, limits)
     if data.startswith(_OLE_MAGIC):
         raise ImportRefused(
             "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
         )
-    return _read_csv(data, delimiter, limits.max_rows)
-
-
-def detect_encoding(sample: bytes) -> str:
-    """BOM means UTF-8; a sample that decodes as UTF-8 is UTF-8; anything else is Windows-1251."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "cp1251"
-    return "utf-8"
+    return _read_csv(data, delimiter, encoding, limits)
 
 
 def detect_delimiter(text: str) -> str:
@@ -116,27 +112,68 @@ def detect_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, delimiter: str | None, max_rows: int) -> Sheet:
-    head = data[:SAMPLE_BYTES]
-    encoding = detect_encoding(head)
-    sample = head.decode(encoding, errors="ignore")
+def _read_csv(data: bytes, delimiter: str | None, encoding: str | None, limits: Limits) -> Sheet:
+    named = encoding is not None
+    encoding = (
+        checked_encoding(encoding, data) if encoding else detect_encoding(data[:SAMPLE_BYTES])
+    )
+    parse_as = encoding
+    if not ascii_compatible(encoding):  # UTF-16/32: the parsers below split bytes on ASCII
+        try:
+            data, parse_as = data.decode(encoding).encode(), "utf-8"
+        except UnicodeDecodeError as error:
+            raise refuse_undecodable(encoding, error) from None
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"")
+    sample = data[:SAMPLE_BYTES].decode(parse_as, errors="ignore")
     delimiter = _DELIMITER_NAMES.get((delimiter or "").lower(), delimiter)
     if delimiter is None:
         delimiter = detect_delimiter(sample)
-    elif len(delimiter) != 1:
+    elif len(delimiter) != 1 or delimiter in _NOT_DELIMITERS:
         raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
     # pandas would rename a repeated header ("a.1"); read it ourselves to refuse repeats
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    frame = _parse_csv(data, encoding, delimiter, max_rows)
-    if frame is None and encoding == "utf-8":
-        encoding = "cp1251"  # the sample was valid UTF-8 but a later part is not
-        frame = _parse_csv(data, encoding, delimiter, max_rows)
+    header = _header(sample, delimiter, len(data) <= SAMPLE_BYTES, limits.max_columns)
+    frame = _parse_csv(data, parse_as, delimiter, limits.max_rows)
+    if frame is None and not named and parse_as == "utf-8":
+        # the sample was UTF-8 but a later part is not: judge the code page from there on
+        encoding = parse_as = detect_single_byte(_from_first_non_utf8(data))
+        frame = _parse_csv(data, parse_as, delimiter, limits.max_rows)
     if frame is None:
-        raise ImportRefused("unreadable", "file is neither UTF-8 nor Windows-1251 text")
+        raise refuse_undecodable(encoding)
     if len(header) != len(frame.columns):
         header = [str(column) for column in frame.columns]
     frame.columns = pd.Index(header)
-    return Sheet(_tidy(frame, max_rows), "csv", encoding, delimiter)
+    return Sheet(_tidy(frame, limits.max_rows), "csv", encoding, delimiter)
+
+
+def _header(sample: str, delimiter: str, whole: bool, max_columns: int) -> list[str]:
+    """The first record, which must end within the sample (unless the sample is the whole
+    file) and name at most `max_columns` columns: rows wider than it are refused by the parser,
+    so it bounds the width of everything read after."""
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, [])
+        if len(header) > max_columns:
+            raise ImportRefused(
+                "too_many_columns",
+                f"the header row has {len(header)}{'' if whole else ' or more'} columns; "
+                f"the limit is {max_columns}",
+            )
+        if not whole and next(reader, None) is None:
+            raise ImportRefused(
+                "header_too_long", f"the header row is longer than {SAMPLE_BYTES // 1024} KiB"
+            )
+    except csv.Error as error:
+        raise ImportRefused("unreadable", f"cannot parse the CSV header: {error}") from None
+    return header
+
+
+def _from_first_non_utf8(data: bytes) -> bytes:
+    try:
+        codecs.decode(data, "utf-8")
+    except UnicodeDecodeError as error:
+        return data[error.start : error.start + SAMPLE_BYTES]
+    return data[:SAMPLE_BYTES]
 
 
 def _parse_csv(data: bytes, encoding: str, delimiter: str, max_rows: int) -> pd.DataFrame | None:
@@ -177,43 +214,20 @@ def _parse_csv(data: bytes, encoding: str, delimiter: str, max_rows: int) -> pd.
 
 def _has_blank_lines(data: bytes) -> bool:
     body = data.rstrip()
-    return b"\n\n" in body or b"\n\r\n" in body
+    return b"\n\n" in body or b"\n\r\n" in body or b"\r\r" in body
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> Sheet:
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many unrelated types for a broken file
-        raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [cell_text(value) for value in next(rows, ())]
-        width = len(header)
-        table: list[list[str]] = []
-        for row in rows:
-            if len(table) > max_rows:
-                break
-            cells = [cell_text(value) for value in row[:width]]
-            table.append(cells + [""] * (width - len(cells)))
-    finally:
-        book.close()
-    if not header:
-        raise ImportRefused("empty_file", "the first sheet has no header row")
-    frame = pd.DataFrame(table, columns=pd.Index(range(width)), dtype=str)
+def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
+    header, rows = read_first_sheet(data, limits)
+    if not any(name.strip() for name in header):
+        raise ImportRefused("empty_file", "the first sheet has no header row: names go in row 1")
+    width = max(len(header), max(map(len, rows), default=0))
+    header.extend([""] * (width - len(header)))
+    for row in rows:
+        row.extend([""] * (width - len(row)))
+    frame = pd.DataFrame(rows, columns=pd.Index(range(width)), dtype=str)
     frame.columns = pd.Index(header)
-    return Sheet(_tidy(frame, max_rows), "xlsx")
-
-
-def cell_text(value: object) -> str:
-    """A cell as people read it: Excel keeps phone numbers as floats, shown without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
+    return Sheet(_tidy(frame, limits.max_rows), "xlsx")
 
 
 def _tidy(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
@@ -272,7 +286,7 @@ def contacts_frame(contacts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 f"contact {position}: variable(s) {', '.join(clash)} clash with "
                 "contact fields of the same name",
             )
-        row = {str(k): cell_text(v) for k, v in variables.items()}
+        row = {cell_text(k): cell_text(v) for k, v in variables.items()}
         row["phone"] = cell_text(contact.get("phone"))
         row["text"] = cell_text(contact.get("text", contact.get("messText")))
         row[TIMEZONE] = cell_text(contact.get(TIMEZONE))
@@ -299,15 +313,18 @@ class Head:
     complete: bool
 
 
-def read_head(path: Path, *, rows: int = 20, delimiter: str | None = None) -> Head:
+def read_head(
+    path: Path, *, rows: int = 20, delimiter: str | None = None, limits: Limits | None = None
+) -> Head:
     """The header and first `rows` rows by the rules of `read_file` (encoding, delimiter,
-    column names), reading at most `HEAD_BYTES` of a CSV and `rows` rows of an XLSX."""
+    column names), reading at most `HEAD_BYTES` of a CSV and `rows` rows of an XLSX (under
+    the same unpacked-size and column caps as a whole read)."""
     with path.open("rb") as handle:
         data = handle.read(HEAD_BYTES)
     if not data.strip():
         raise ImportRefused("empty_file", "file is empty")
     if data.startswith(_ZIP_MAGIC) or path.name.lower().endswith(_XLSX_SUFFIXES):
-        return _head_xlsx(path, rows)
+        return _head_xlsx(path, rows, limits or Limits())
     if data.startswith(_OLE_MAGIC):
         raise ImportRefused(
             "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
@@ -355,24 +372,10 @@ def _head_frame(header: list[str], body: list[list[str]], rows: int) -> pd.DataF
     return _tidy(_frame(header, kept), len(kept) + 1)
 
 
-def _head_xlsx(path: Path, rows: int) -> Head:
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many unrelated types for a broken file
-        raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
-    try:
-        sheet = book.worksheets[0]
-        found = sheet.iter_rows(values_only=True)
-        header = [cell_text(value) for value in next(found, ())]
-        body = []
-        for row in found:
-            body.append([cell_text(value) for value in row[: len(header)]])
-            if len(body) >= rows:
-                break
-        total = max((sheet.max_row or 1) - 1, len(body))
-    finally:
-        book.close()
+def _head_xlsx(path: Path, rows: int, limits: Limits) -> Head:
+    header, body, total = read_first_rows(path.read_bytes(), limits, rows)
     if not header:
         raise ImportRefused("empty_file", "the first sheet has no header row")
-    complete = total <= len(body)
-    return Head(Sheet(_head_frame(header, body, rows), "xlsx"), total, complete)
+    width = len(header)
+    body = [[*row[:width], *[""] * (width - len(row))] for row in body]
+    return Head(Sheet(_head_frame(header, body, rows), "xlsx"), total, total <= len(body))

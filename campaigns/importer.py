@@ -77,14 +77,18 @@ async def import_file(
     filename: str | None = None,
     phone_column: str | None = None,
     delimiter: str | None = None,
+    encoding: str | None = None,
     limits: Limits | None = None,
     zoning: Zoning | None = None,
 ) -> ImportReport:
-    """Import a CSV/XLSX upload into a campaign; raises ImportRefused, having stored nothing."""
+    """Import a CSV/XLSX upload into a campaign; raises ImportRefused, having stored nothing.
+    `encoding` (a CSV's) overrides detection."""
     message, zone = await _campaign(sessions, campaign_id)
 
     def read_and_check() -> Checked:
-        sheet = read_file(source, filename=filename, delimiter=delimiter, limits=limits)
+        sheet = read_file(
+            source, filename=filename, delimiter=delimiter, encoding=encoding, limits=limits
+        )
         return check_rows(
             sheet.frame,
             message=message,
@@ -139,8 +143,10 @@ async def _store(
     """One transaction: keep do-not-call numbers out, insert the rest, count the clashes.
 
     The campaign row is locked (on PostgreSQL; SQLite's write lock covers it) so that two
-    imports into one campaign take turns and each counts only its own rows."""
+    imports into one campaign take turns and each counts only its own rows. Work on the rows
+    runs in threads: a million of them would hold the event loop for seconds."""
     contacts = checked.contacts
+    phones = await asyncio.to_thread(contacts["phone"].tolist)
     async with write_transaction(sessions) as session:
         known = await session.scalar(
             select(Campaign.var_columns).where(Campaign.id == campaign_id).with_for_update()
@@ -152,8 +158,8 @@ async def _store(
                 .where(Campaign.id == campaign_id)
                 .values(var_columns=[*(known or []), *added])
             )
-        blocked = await dnc.bulk_filter(session, contacts["phone"].tolist())
-        allowed = contacts[~contacts["phone"].isin(blocked)]
+        blocked = await dnc.bulk_filter(session, phones)
+        allowed = await asyncio.to_thread(_without, contacts, blocked)
         connection = await session.connection()
         before = await _count(connection, campaign_id)
         async with _sqlite_cache(connection):
@@ -173,6 +179,10 @@ async def _store(
 def _zone_counts(zones: pd.Series) -> dict[str, int]:
     counts = zones.replace(UNKNOWN_ZONE, UNKNOWN_LABEL).value_counts()
     return {str(zone): int(count) for zone, count in sorted(counts.items())}
+
+
+def _without(contacts: pd.DataFrame, blocked: set[str]) -> pd.DataFrame:
+    return contacts[~contacts["phone"].isin(blocked)] if blocked else contacts
 
 
 async def _count(connection: AsyncConnection, campaign_id: int) -> int:
@@ -207,13 +217,18 @@ async def _insert(connection: AsyncConnection, campaign_id: int, contacts: pd.Da
     sql, order = _insert_sql(connection.dialect)
     for start in range(0, len(contacts), INSERT_CHUNK):
         chunk = contacts.iloc[start : start + INSERT_CHUNK]
-        columns = {
-            "campaign_id": repeat(campaign_id),
-            "line": chunk.index.tolist(),
-            **{name: _values(chunk[name]) for name in _FRAME_COLUMNS},
-        }
-        rows = list(zip(*(columns[name] for name in order), strict=False))
+        rows = await asyncio.to_thread(_rows, campaign_id, chunk, order)
         await connection.exec_driver_sql(sql, rows)
+
+
+def _rows(campaign_id: int, chunk: pd.DataFrame, order: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The driver's parameter tuples, in the compiled statement's order."""
+    columns = {
+        "campaign_id": repeat(campaign_id),
+        "line": chunk.index.tolist(),
+        **{name: _values(chunk[name]) for name in _FRAME_COLUMNS},
+    }
+    return list(zip(*(columns[name] for name in order), strict=False))
 
 
 @asynccontextmanager

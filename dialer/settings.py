@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_import_rows: int = Field(default=2_000_000, gt=0)
+    # contacts import: the widest file taken (columns become per-contact variables)
+    max_import_columns: int = Field(default=256, gt=0)
 
     # pacing and limits
     cps: float = Field(default=10.0, gt=0, description="global calls per second")

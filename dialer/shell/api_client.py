@@ -158,14 +158,12 @@ class DialerClient:
         *,
         phone_column: str | None = None,
         delimiter: str | None = None,
+        encoding: str | None = None,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Send a CSV/XLSX file; the answer is the import report."""
-        form = {
-            key: value
-            for key, value in (("phone_column", phone_column), ("delimiter", delimiter))
-            if value is not None
-        }
+        fields = (("phone_column", phone_column), ("delimiter", delimiter), ("encoding", encoding))
+        form = {key: value for key, value in fields if value is not None}
         with path.open("rb") as handle:
             body: IO[bytes] | _CountingReader = (
                 handle if progress is None else _CountingReader(handle, progress)

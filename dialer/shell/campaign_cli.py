@@ -133,6 +133,9 @@ def create(
     ] = None,
     phone_column: Annotated[str | None, typer.Option(show_default=False)] = None,
     delimiter: Annotated[str | None, typer.Option(help="default: detected")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="the CSV's encoding, e.g. koi8-r; default: detected")
+    ] = None,
     start: Annotated[bool, typer.Option(help="start calling after the upload")] = True,
     watch: Annotated[bool, typer.Option(help="show progress until the campaign ends")] = True,
 ) -> None:
@@ -143,7 +146,7 @@ def create(
         campaign_id = str(campaign["id"])
         out.print(f"campaign [bold]{campaign_id}[/bold] created: {campaign.get('name', '')}")
         if file is not None:
-            report = _upload(client, campaign_id, file, phone_column, delimiter)
+            report = _upload(client, campaign_id, file, phone_column, delimiter, encoding)
             print_report(report)
         if not start:
             return
@@ -185,6 +188,7 @@ def _upload(
     file: Path,
     phone_column: str | None,
     delimiter: str | None,
+    encoding: str | None,
 ) -> dict[str, Any]:
     columns = (
         TextColumn("{task.description}"),
@@ -199,6 +203,7 @@ def _upload(
             file,
             phone_column=phone_column,
             delimiter=delimiter,
+            encoding=encoding,
             progress=lambda moved: bar.advance(task, moved),
         )
 

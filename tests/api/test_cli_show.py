@@ -40,7 +40,7 @@ def base_url(tmp_path: Path, redis_server: RedisServer) -> Iterator[str]:
 def test_show_says_why_the_contacts_wait_and_until_when(base_url: str) -> None:
     span, opening = closed_window(ZoneInfo("Europe/Moscow"))
     body = campaign_body(
-        contacts=[contact(n) for n in range(3)],
+        contacts=[contact(n, timezone="Europe/Moscow") for n in range(3)],
         schedule={"workdays": span, "weekends": span},
     )
     with httpx.Client(base_url=base_url, headers=AUTH, trust_env=False) as api:

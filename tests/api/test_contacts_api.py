@@ -20,6 +20,7 @@ from tests.api.support import (
 )
 
 UPLOAD_LIMIT = 16 * 1024
+MAX_COLUMNS = 3
 CSV_ROWS = (
     "phone;name;order\n8 (910) 123-45-67;Анна;A-1\n+7 910 1234568;Борис;A-2\n12345;Вера;A-3\n"
 )
@@ -27,7 +28,8 @@ CSV_ROWS = (
 
 @pytest.fixture
 def api_settings(api_settings: Settings) -> Settings:
-    return with_api_keys(api_settings).model_copy(update={"max_upload_bytes": UPLOAD_LIMIT})
+    limits = {"max_upload_bytes": UPLOAD_LIMIT, "max_import_columns": MAX_COLUMNS}
+    return with_api_keys(api_settings).model_copy(update=limits)
 
 
 @pytest.fixture
@@ -81,6 +83,33 @@ async def test_explicit_phone_column_and_delimiter(api: httpx.AsyncClient) -> No
     )
     assert response.status_code == 200, response.text
     assert_report(response.json(), rows=1, accepted=1, rejected=0)
+
+
+@pytest.mark.parametrize(
+    ("content", "form", "status", "detail"),
+    [
+        (CSV_ROWS.encode("koi8-r"), {}, 200, "Анна"),
+        (CSV_ROWS.encode("utf-16"), {}, 200, "Анна"),
+        (CSV_ROWS.encode("cp1251"), {"encoding": "koi8-r"}, 200, "юММЮ"),  # as told
+        (b"phone\r79101234567\r", {}, 200, None),
+        (CSV_ROWS.encode(), {"encoding": "klingon"}, 422, "unknown encoding 'klingon'"),
+        (b"phone;a;b;c\n79101234567;1;2;3\n", {}, 422, "the header row has 4 columns"),
+    ],
+)
+async def test_encodings_line_breaks_and_the_column_cap(
+    api: httpx.AsyncClient, content: bytes, form: dict[str, str], status: int, detail: str | None
+) -> None:
+    created = await create(api, message="Hello")
+    response = await upload(api, created["id"], content, "list.csv", **form)
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert detail is not None
+        assert detail in error_of(response)["message"]
+        return
+    listed = (await api.get(f"/v1/campaigns/{created['id']}/contacts")).json()["items"]
+    assert listed[0]["phone"] == "79101234567"
+    if detail is not None:
+        assert listed[0]["vars"]["name"] == detail
 
 
 async def test_xlsx_upload(api: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Sequence
 
 import xlsxwriter
@@ -62,6 +63,27 @@ def xlsx_bytes(table: Sequence[Row], *, header: Row = HEADER) -> bytes:
                 sheet.write(position, column, value)
     book.close()
     return buffer.getvalue()
+
+
+def xlsx_with_sheet(rows_xml: str, *, dimension: str | None = None) -> bytes:
+    """An XLSX whose first sheet's `sheetData` is `rows_xml`, as a hostile tool could write it."""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + (f'<dimension ref="{dimension}"/>' if dimension else "")
+        + f"<sheetData>{rows_xml}</sheetData></worksheet>"
+    )
+    return replace_member(xlsx_bytes([]), "xl/worksheets/sheet1.xml", sheet.encode())
+
+
+def replace_member(xlsx: bytes, name: str, content: bytes) -> bytes:
+    """The XLSX with one zip member's content replaced."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w") as target:
+        for member in source.infolist():
+            data = content if member.filename == name else source.read(member)
+            target.writestr(member.filename, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def read_csv_export(data: bytes, delimiter: str = ";") -> list[list[str]]:

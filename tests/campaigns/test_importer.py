@@ -32,6 +32,7 @@ from tests.campaigns.files import HEADER, csv_bytes, number, rows, xlsx_bytes
 # --- reading files ---------------------------------------------------------------------------
 
 _CYRILLIC = [["8 (910) 123-45-67", "Анна Пётровна", "Заказ «17»"]]
+_SAMPLE = "Телефон;ФИО\n79101234567;Иванова Анна Петровна\n79101234568;Сидоров Пётр\n"
 
 
 @pytest.mark.parametrize(
@@ -103,12 +104,34 @@ def test_detect_delimiter(sample: str, delimiter: str) -> None:
         (b"\xef\xbb\xbfphone", "utf-8-sig"),
         ("телефон".encode(), "utf-8"),
         ("телефон".encode()[:-1], "utf-8"),
-        ("телефон".encode("cp1251"), "cp1251"),
+        (_SAMPLE.encode("cp1251"), "cp1251"),
+        (_SAMPLE.encode("koi8-r"), "koi8-r"),
+        (_SAMPLE.upper().encode("cp1251"), "cp1251"),
+        (_SAMPLE.upper().encode("koi8-r"), "koi8-r"),
+        (_SAMPLE.encode("utf-16"), "utf-16"),
+        (_SAMPLE.encode("utf-16-le"), "utf-16-le"),
+        (_SAMPLE.encode("utf-16-be"), "utf-16-be"),
+        (_SAMPLE.encode("utf-16-le")[:-1], "utf-16-le"),
         (b"plain ascii", "utf-8"),
     ],
 )
 def test_detect_encoding(sample: bytes, encoding: str) -> None:
     assert detect_encoding(sample) == encoding
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "телефон".encode("cp1251"),  # one word: either reading is a Russian word's letters
+        bytes(range(128, 256)),
+        b"phone;name\n7910;\x98\x98\n",
+        "phone;name\n7910;Müller\n".encode("latin-1"),
+    ],
+)
+def test_an_encoding_it_cannot_tell_is_refused(sample: bytes) -> None:
+    with pytest.raises(ImportRefused, match="can't tell the file's encoding") as caught:
+        detect_encoding(sample)
+    assert caught.value.reason == "unknown_encoding"
 
 
 def test_xlsx_cells_come_back_as_text() -> None:
@@ -159,7 +182,7 @@ def test_header_only_file_has_no_rows() -> None:
         (b"PK\x03\x04broken zip", "unreadable", "cannot open the XLSX"),
         (b"\xd0\xcf\x11\xe0old excel", "unsupported_format", "old binary .xls"),
         (b"phone;Phone\n1;2\n", "duplicate_column", "'Phone' appears more than once"),
-        (b"phone;name\n\x98\x98;x\n", "unreadable", "neither UTF-8 nor Windows-1251"),
+        (b"phone;name\n\x98\x98;x\n", "unknown_encoding", "can't tell the file's encoding"),
     ],
 )
 def test_unreadable_files_are_refused(data: bytes, code: str, message: str) -> None:

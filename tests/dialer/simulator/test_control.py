@@ -173,7 +173,9 @@ def test_the_command_builds_options_and_runs(
     cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[tuple[SimulatorOptions, Settings]] = []
-    monkeypatch.setattr(server, "run", lambda options, settings: ran.append((options, settings)))
+    monkeypatch.setattr(
+        server, "run", lambda options, settings, tune: ran.append((options, settings))
+    )
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"last_digit": {"1": [17, 16]}}))
     args = [
@@ -221,7 +223,7 @@ def test_the_command_builds_options_and_runs(
 def test_the_command_refuses_bad_knobs(
     cli: typer.Typer, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
-    monkeypatch.setattr(server, "run", lambda options, settings: pytest.fail("must not run"))
+    monkeypatch.setattr(server, "run", lambda options, settings, tune: pytest.fail("must not run"))
     result = CliRunner().invoke(cli, ["simulate", *args])
     assert result.exit_code == 2
     assert message in result.output
