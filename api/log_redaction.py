@@ -12,7 +12,7 @@ import logging
 import re
 from urllib.parse import unquote_plus
 
-__all__ = ["MASK", "RedactQuerySecrets", "redact_query"]
+__all__ = ["MASK", "RedactQuerySecrets", "RedactingFilter", "redact_query"]
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"key|token|secret|passw|pwd|sig|auth|credential|session", re.I)
@@ -34,21 +34,30 @@ def _redact_pair(pair: re.Match[str]) -> str:
     return f"{lead}{name}={MASK}" if _SECRET_NAME.search(unquote_plus(name)) else pair.group()
 
 
-class RedactQuerySecrets(logging.Filter):
-    """Masks query secrets in the message and in its arguments: uvicorn's access log passes
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message and its arguments with `redact`: uvicorn's access log passes
     the path as an argument, httpx's request log an `httpx.URL`."""
+
+    def redact(self, text: str) -> str:
+        raise NotImplementedError
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = redact_query(record.msg)
+            record.msg = self.redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(_redacted(arg) for arg in record.args)
+            record.args = tuple(self._argument(arg) for arg in record.args)
         return True
 
+    def _argument(self, arg: object) -> object:
+        if isinstance(arg, int | float | bool) or arg is None:
+            return arg
+        text = str(arg)
+        redacted = self.redact(text)
+        return arg if redacted == text else redacted
 
-def _redacted(arg: object) -> object:
-    if isinstance(arg, int | float | bool) or arg is None:
-        return arg
-    text = str(arg)
-    redacted = redact_query(text)
-    return arg if redacted == text else redacted
+
+class RedactQuerySecrets(RedactingFilter):
+    """Masks credential-like query parameters wherever a query string is logged."""
+
+    def redact(self, text: str) -> str:
+        return redact_query(text)

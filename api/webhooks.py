@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -24,6 +23,7 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
 from api.errors import ApiError, error_response
+from api.log_redaction import RedactingFilter
 from api.resources import app_resources
 
 __all__ = ["MAX_BODY_BYTES", "MaskWebhookToken", "mask_token", "router", "token_matches"]
@@ -45,23 +45,11 @@ def mask_token(text: str) -> str:
     return _TOKEN_IN_PATH.sub(r"\1***", text)
 
 
-class MaskWebhookToken(logging.Filter):
-    """Replaces the token in any logged webhook path or URL: uvicorn's access log passes the
-    path as an argument of the record, httpx's request log an `httpx.URL`."""
+class MaskWebhookToken(RedactingFilter):
+    """Replaces the token in any logged webhook path or URL."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_token(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_masked(arg) for arg in record.args)
-        return True
-
-
-def _masked(arg: object) -> object:
-    if isinstance(arg, int | float | bool) or arg is None:
-        return arg
-    text = str(arg)
-    return mask_token(text) if "/webhooks/mtt/" in text else arg
+    def redact(self, text: str) -> str:
+        return mask_token(text) if "/webhooks/mtt/" in text else text
 
 
 async def mtt_events(request: Request) -> Response:
