@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import Writes, create_engine, session_factory
 from campaigns.inbox_writer import InboxWriter
+from campaigns.policy import base_policy
 from campaigns.zoning import Zoning
 from dialer.settings import Settings
 from dialer.telecom.limiters import ConcurrencyLimiter
@@ -29,7 +30,6 @@ __all__ = [
     "Resources",
     "ResourcesDep",
     "app_resources",
-    "base_policy",
     "open_resources",
     "resources_of",
 ]
@@ -48,12 +48,6 @@ class Resources:
     inbox: InboxWriter
     zoning: Zoning
     """The numbering plan (DATA_DIR's update when newer) and the unknown-zone policy."""
-
-
-def base_policy(settings: Settings) -> RedialPolicy:
-    policy = RedialPolicy(min_listen_seconds=settings.min_listen_seconds)
-    causes: dict[int | str, str] = dict(settings.cause_map.items())
-    return policy.with_causes(causes) if causes else policy
 
 
 @asynccontextmanager

@@ -29,8 +29,10 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import flag_modified, instance_state
 
 from campaigns import dnc
+from campaigns.contact_status import write_settlement
 from campaigns.db import ensure_writing
-from campaigns.outcomes import history_of, policy_of, settle_finished, write_settlement
+from campaigns.outcomes import history_of, settle_finished
+from campaigns.policy import policy_of
 from campaigns.states import AttemptState, ContactStatus, DncSource
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.telecom.causes import Category, classify

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
+from campaigns.policy import base_policy
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
 from dialer.settings import Settings
@@ -34,7 +35,6 @@ from dialer.telecom.sbapi import SbApiClient
 __all__ = [
     "RESOURCES",
     "Resources",
-    "base_policy",
     "call_setup",
     "close_resources",
     "from_ctx",
@@ -91,12 +91,6 @@ def call_setup(settings: Settings) -> CallSetup:
         notify_url=settings.event_url,
         allow_http=plain_http_allowed(settings.event_url),
     )
-
-
-def base_policy(settings: Settings) -> RedialPolicy:
-    """The service-wide redial policy every campaign's overrides apply to."""
-    causes: dict[int | str, str] = dict(settings.cause_map.items())
-    return RedialPolicy(min_listen_seconds=settings.min_listen_seconds).with_causes(causes)
 
 
 def preload_http_stack() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import claims
 from campaigns.db import write_transaction
 from campaigns.importer import import_contacts
-from campaigns.outcomes import window_of
+from campaigns.policy import window_of
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import UNKNOWN_ZONE, CallingWindow
 from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES
