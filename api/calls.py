@@ -15,8 +15,8 @@ from api.auth import require_api_key
 from api.resources import ResourcesDep
 from api.schemas import CallId, CallOut, errors
 from campaigns import callbacks
-from campaigns.calls import CallSpec, create_call, get_call
 from campaigns.db import write_transaction
+from campaigns.single_calls import CallSpec, create_call, get_call
 from campaigns.spec import check_callback_url
 
 __all__ = ["router"]

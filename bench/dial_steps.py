@@ -35,7 +35,7 @@ async def call(writes: GroupCommit, attempt_id: int) -> None:
     begun = await writes.run(
         partial(dialing.begin, attempt_id=attempt_id, now=NOW, cap=DAILY_CAP, setup=SETUP)
     )
-    if not isinstance(begun, dialing.Call):
+    if not isinstance(begun, dialing.OutgoingCall):
         raise RuntimeError(f"attempt {attempt_id} did not begin: {begun}")
     if not await writes.run(partial(dialing.mark_sent, attempt_id=attempt_id, now=NOW)):
         raise RuntimeError(f"attempt {attempt_id} was not marked sent")

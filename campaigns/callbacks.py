@@ -38,7 +38,7 @@ __all__ = [
     "BACKOFF",
     "JOB",
     "MAX_TRIES",
-    "Delivery",
+    "CallbackDelivery",
     "JobQueue",
     "body_of",
     "enqueue",
@@ -273,7 +273,7 @@ async def notify_applied(
 
 
 @dataclass(frozen=True)
-class Delivery:
+class CallbackDelivery:
     """A pending callback, ready to send."""
 
     id: int
@@ -288,7 +288,7 @@ def body_of(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def load(session: AsyncSession, callback_id: int) -> Delivery | None:
+async def load(session: AsyncSession, callback_id: int) -> CallbackDelivery | None:
     """The callback if it is still pending."""
     found = await session.execute(
         select(Callback, Campaign.crm_callback_secret)
@@ -299,7 +299,9 @@ async def load(session: AsyncSession, callback_id: int) -> Delivery | None:
     if row is None:
         return None
     callback, secret = row
-    return Delivery(callback.id, callback.url, body_of(callback.payload), secret, callback.tries)
+    return CallbackDelivery(
+        callback.id, callback.url, body_of(callback.payload), secret, callback.tries
+    )
 
 
 async def mark_sent(session: AsyncSession, callback_id: int, *, now: datetime) -> bool:

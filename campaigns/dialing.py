@@ -43,7 +43,7 @@ from dialer.telecom.sbapi import CallRequest, Rejected, RejectReason
 
 __all__ = [
     "NOT_SENT_RETRY",
-    "Call",
+    "OutgoingCall",
     "Stopped",
     "accepted",
     "begin",
@@ -86,7 +86,7 @@ _FILL_ANSWER = (
 
 
 @dataclass(frozen=True)
-class Call:
+class OutgoingCall:
     """An attempt now `sending`, with the request to send."""
 
     attempt_id: int
@@ -106,7 +106,7 @@ class Stopped:
 
 def begin(
     session: Session, attempt_id: int, *, now: datetime, cap: int, setup: CallSetup
-) -> Call | Stopped | None:
+) -> OutgoingCall | Stopped | None:
     """Take the attempt (None if it is not `claimed`: someone else owns it) and check it."""
     ensure_writing(session)
     taken = _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
@@ -144,7 +144,7 @@ def begin(
     except ValueError as error:
         finish(contact, Outcome.FAILED)
         return stop(_clip(f"request: {error}"))
-    return Call(attempt_id, campaign.id, campaign.max_concurrent, request)
+    return OutgoingCall(attempt_id, campaign.id, campaign.max_concurrent, request)
 
 
 def mark_sent(session: Session, attempt_id: int, now: datetime) -> bool:

@@ -30,20 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from campaigns import callbacks
-from campaigns.apply import AppliedEvent, Call, apply_event, load_calls, uniform_updates
+from campaigns.apply import AppliedEvent, CallRows, apply_event, load_calls, uniform_updates
 from campaigns.db import Transact
 from campaigns.matching import MatchStatus, match_event
 from campaigns.tables import Event
-from dialer.telecom.events import Event as MttEvent
-from dialer.telecom.events import EventParseError, parse_body
+from dialer.telecom.events import EventParseError, MttEvent, parse_body
 from dialer.telecom.limiters import ConcurrencyLimiter
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "MAX_EVENTS",
     "Batch",
-    "Delivery",
     "Receipt",
+    "WebhookDelivery",
     "read",
     "release_leases",
     "retry_failed",
@@ -58,7 +57,7 @@ _ERROR_CHARS = 1000
 
 
 @dataclass(frozen=True)
-class Delivery:
+class WebhookDelivery:
     """One webhook request, parsed (or not) on arrival."""
 
     body: bytes
@@ -104,21 +103,23 @@ class _Tally:
 
 def read(
     body: bytes, content_type: str | None, query: Mapping[str, str], received_at: datetime
-) -> Delivery:
+) -> WebhookDelivery:
     """Parse a request's body; a body that cannot be parsed is kept with the reason."""
     try:
         parsed = parse_body(body, content_type, query)
     except EventParseError as error:
-        return Delivery(body, content_type, query, received_at, parse_error=str(error))
+        return WebhookDelivery(body, content_type, query, received_at, parse_error=str(error))
     if len(parsed.events) > MAX_EVENTS:
         too_many = f"{len(parsed.events)} events in one body; at most {MAX_EVENTS} are accepted"
-        return Delivery(body, content_type, query, received_at, parsed.format, parse_error=too_many)
-    return Delivery(body, content_type, query, received_at, parsed.format, parsed.events)
+        return WebhookDelivery(
+            body, content_type, query, received_at, parsed.format, parse_error=too_many
+        )
+    return WebhookDelivery(body, content_type, query, received_at, parsed.format, parsed.events)
 
 
 async def store(
     writes: Transact,
-    deliveries: Sequence[Delivery],
+    deliveries: Sequence[WebhookDelivery],
     *,
     base: RedialPolicy,
     now: datetime,
@@ -146,7 +147,7 @@ async def store(
 
 
 async def _keep_failed(
-    writes: Transact, delivery: Delivery, error: Exception
+    writes: Transact, delivery: WebhookDelivery, error: Exception
 ) -> Receipt | Exception:
     """The body's events stored alone, unapplied, with the error: the second transaction."""
     log.error("applying a webhook failed: %s", _describe(error), exc_info=error)
@@ -164,13 +165,13 @@ async def _keep_failed(
 
 
 def _store(
-    session: Session, deliveries: Sequence[Delivery], *, base: RedialPolicy, now: datetime
+    session: Session, deliveries: Sequence[WebhookDelivery], *, base: RedialPolicy, now: datetime
 ) -> Batch:
     tallies = [_Tally() for _ in deliveries]
     pairs = [(index, event) for index, d in enumerate(deliveries) for event in d.events]
     calls = load_calls(session, [event for _, event in pairs])
     rows: list[dict[str, Any]] = []
-    todo: list[tuple[int, MttEvent, str, Call | None]] = []
+    todo: list[tuple[int, MttEvent, str, CallRows | None]] = []
     seen: set[str] = set()
     for (index, event), call in zip(pairs, calls, strict=True):
         key = event.dedup_key
@@ -215,7 +216,7 @@ def _store(
     return Batch(receipts, reported)
 
 
-def _reported(applied: list[AppliedEvent], calls: list[Call | None]) -> list[AppliedEvent]:
+def _reported(applied: list[AppliedEvent], calls: list[CallRows | None]) -> list[AppliedEvent]:
     """The events of campaigns with a CRM callback URL: `record_applied` would look the others
     up only to skip them, a query per batch for nothing."""
     reporting = {
@@ -256,7 +257,7 @@ def _claim_failed(session: Session, keys: Sequence[str]) -> set[str | None]:
     return set(claimed)
 
 
-def _link(session: Session, key: str, call: Call | None) -> None:
+def _link(session: Session, key: str, call: CallRows | None) -> None:
     """Match a claimed event to its call, which may exist only now."""
     session.execute(
         update(Event)
@@ -266,7 +267,7 @@ def _link(session: Session, key: str, call: Call | None) -> None:
     )
 
 
-def _conflicts(session: Session, key: str, event: MttEvent, call: Call) -> bool:
+def _conflicts(session: Session, key: str, event: MttEvent, call: CallRows) -> bool:
     """Whether the event contradicts its call's attempt; if so its row says why. Judged when
     applying, so an earlier event of the batch may have taught the attempt its CallID."""
     attempt = call.attempt
@@ -283,14 +284,14 @@ def _conflicts(session: Session, key: str, event: MttEvent, call: Call) -> bool:
     return True
 
 
-def _status(call: Call | None) -> str:
+def _status(call: CallRows | None) -> str:
     return (MatchStatus.UNMATCHED if call is None else MatchStatus.MATCHED).value
 
 
 def _row(
-    delivery: Delivery,
+    delivery: WebhookDelivery,
     event: MttEvent | None,
-    call: Call | None,
+    call: CallRows | None,
     *,
     key: str | None = None,
     apply_error: str | None = None,

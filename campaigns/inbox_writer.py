@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import Transact
-from campaigns.inbox import Batch, Delivery, Receipt, read, release_leases, store
+from campaigns.inbox import Batch, Receipt, WebhookDelivery, read, release_leases, store
 from dialer.telecom.limiters import ConcurrencyLimiter
 from dialer.telecom.redial import RedialPolicy
 
@@ -43,7 +43,7 @@ class WriterStats:
     deliveries: int = 0
 
 
-_Pending = tuple[Delivery, "asyncio.Future[Receipt]"]
+_Pending = tuple[WebhookDelivery, "asyncio.Future[Receipt]"]
 
 
 class InboxWriter:

@@ -80,7 +80,7 @@ def _settlement(
     history = f"{contact.history},{category.value}" if contact.history else category.value
     return Settlement(
         category=category,
-        outcome=decision.outcome.value if isinstance(decision, Final) else None,
+        outcome=decision.ending.value if isinstance(decision, Final) else None,
         next_attempt_at=decision.at if isinstance(decision, Redial) else None,
         attempts=contact.attempts + 1,
         network_attempts=contact.network_attempts + (0 if policy.counts(category) else 1),

@@ -106,7 +106,7 @@ async def _pinned(url: httpx.URL, allow_private: bool) -> httpx.URL:
     return url.copy_with(host=str(addresses[0]))
 
 
-async def _try(res: Resources, delivery: callbacks.Delivery) -> tuple[str | None, bool]:
+async def _try(res: Resources, delivery: callbacks.CallbackDelivery) -> tuple[str | None, bool]:
     """One try: (None when the CRM took it (any 2xx), else what went wrong; whether the
     callback was refused, which no later try can change)."""
     try:

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from campaigns import dialing
-from campaigns.dialing import Call, Stopped
+from campaigns.dialing import OutgoingCall, Stopped
 from dialer.telecom.sbapi import Accepted, NotSent, OutcomeUnknown
 from workers.resources import Resources, from_ctx
 
@@ -53,7 +53,7 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     return await _send(res, begun)
 
 
-async def _send(res: Resources, call: Call) -> str:
+async def _send(res: Resources, call: OutgoingCall) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
     loop = asyncio.get_running_loop()
     try:
@@ -99,7 +99,7 @@ async def _send(res: Resources, call: Call) -> str:
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
 
 
-async def _not_sent(res: Resources, call: Call, error: str) -> str:
+async def _not_sent(res: Resources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
         partial(dialing.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
@@ -107,7 +107,7 @@ async def _not_sent(res: Resources, call: Call, error: str) -> str:
     return f"not sent: {error}"
 
 
-async def _unknown(res: Resources, call: Call, error: str) -> str:
+async def _unknown(res: Resources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
         partial(dialing.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from campaigns import claims, dialing, dnc
 from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
-from campaigns.dialing import Call, Stopped
+from campaigns.dialing import OutgoingCall, Stopped
 from campaigns.frequency import IN_FLIGHT_RETRY
 from campaigns.requests import CallSetup
 from campaigns.states import DncSource, WaitingReason
@@ -55,7 +55,7 @@ async def write(sessions: Sessions, step: Callable[[Session], T]) -> T:
         return await session.run_sync(step)
 
 
-async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> Call | Stopped | None:
+async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> OutgoingCall | Stopped | None:
     return await write(
         sessions, lambda s: dialing.begin(s, attempt_id, now=NOW, cap=cap, setup=SETUP)
     )
@@ -78,7 +78,7 @@ async def set_attempt(sessions: Sessions, attempt_id: int, **values: Any) -> Non
 async def test_begin_takes_the_attempt_once_and_builds_the_request(sessions: Sessions) -> None:
     claim = await claimed(sessions, campaign={"dtmf": [{"digit": 9, "action": "opt_out"}]})
     call = await begin(sessions, claim.attempt_id)
-    assert isinstance(call, Call)
+    assert isinstance(call, OutgoingCall)
     assert call.request.mess_id == str(claim.attempt_id)
     assert call.request.b_number == phone_of(1)
     assert call.request.text == "Здравствуйте, Анна! Ваш заказ готов."
@@ -97,7 +97,7 @@ async def test_contact_text_and_voice_override_the_campaign(sessions: Sessions) 
         voice={"voice_name": "zahar"},
     )
     call = await begin(sessions, claim.attempt_id)
-    assert isinstance(call, Call)
+    assert isinstance(call, OutgoingCall)
     request = call.request
     assert (request.text, request.voice_name, request.speed) == ("Анна, до свидания", "zahar", 1.2)
     assert (request.a_number, request.dtmf) == ("74951111111", [])
@@ -160,7 +160,7 @@ async def test_the_daily_answered_cap_moves_the_call_to_tomorrow(sessions: Sessi
     await answered(sessions, other, other_contact, finished_at=NOW - timedelta(days=1))
     await answered(sessions, other, other_contact, category="busy")
     claim = await claimed(sessions, campaign={"window": {}})
-    assert isinstance(await begin(sessions, claim.attempt_id, cap=3), Call)  # two today < 3
+    assert isinstance(await begin(sessions, claim.attempt_id, cap=3), OutgoingCall)  # two today < 3
     claim = await claimed(sessions, campaign={"window": {}, "name": "third"})
     assert await begin(sessions, claim.attempt_id, cap=2) == Stopped(
         claim.attempt_id, claim.campaign_id, "frequency cap"
@@ -338,7 +338,7 @@ async def test_debt_collection_caps_hold_across_campaigns_sharing_a_number(
     begun = await begin(sessions, claim.attempt_id)
     _, contact, campaign = await rows(sessions, claim)
     if capped_until is None:
-        assert isinstance(begun, Call)
+        assert isinstance(begun, OutgoingCall)
         return
     assert begun == Stopped(
         claim.attempt_id, claim.campaign_id, "debt collection cap (230-FZ art. 7)"

@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from campaigns import inbox as inbox_module
-from campaigns.apply import AppliedEvent, Call, apply_event
+from campaigns.apply import AppliedEvent, CallRows, apply_event
 from campaigns.db import Writes, write_transaction
 from campaigns.inbox import (
     MAX_EVENTS,
-    Delivery,
     Receipt,
+    WebhookDelivery,
     read,
     release_leases,
     retry_failed,
@@ -32,7 +32,7 @@ from campaigns.inbox import (
 from campaigns.inbox_writer import InboxWriter
 from campaigns.tables import Attempt, Contact, Event
 from dialer.shell.redis_server import free_port
-from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.events import MttEvent
 from dialer.telecom.limiters import ConcurrencyLimiter, Scope
 from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, insert_call
@@ -52,11 +52,11 @@ def body(event: str, attempt: Attempt | int, **extra: str) -> bytes:
     return json.dumps(record | {"event": event} | extra).encode()
 
 
-def delivery(raw: bytes, content_type: str | None = "application/json") -> Delivery:
+def delivery(raw: bytes, content_type: str | None = "application/json") -> WebhookDelivery:
     return read(raw, content_type, {}, T0)
 
 
-async def stored(sessions: Sessions, deliveries: list[Delivery]) -> list[Receipt]:
+async def stored(sessions: Sessions, deliveries: list[WebhookDelivery]) -> list[Receipt]:
     """`store` through a `Writes` of the sessions' engine, as the API's inbox runs it."""
     writes = Writes(sessions.kw["bind"])
     try:
@@ -83,7 +83,7 @@ def crash_on(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     ids: set[int] = set()
     original = apply_event
 
-    def crashing(session: Session, event: MttEvent, call: Call, **kwargs: Any) -> AppliedEvent:
+    def crashing(session: Session, event: MttEvent, call: CallRows, **kwargs: Any) -> AppliedEvent:
         if call.attempt.id in ids:
             raise RuntimeError(f"boom on attempt {call.attempt.id}")
         return original(session, event, call, **kwargs)
