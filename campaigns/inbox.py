@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent, CallRows, apply_event, load_calls, uniform_updates
 from campaigns.db import Transact
+from campaigns.jobs import Lease
 from campaigns.matching import MatchStatus, match_event
 from campaigns.tables import Event
-from dialer.telecom.events import EventParseError, MttEvent, parse_body
-from dialer.telecom.limiters import ConcurrencyLimiter
+from dialer.telecom.events import EventParseError, MttEvent, event_of, parse_body
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
@@ -43,8 +43,9 @@ __all__ = [
     "Batch",
     "Receipt",
     "WebhookDelivery",
+    "leases_of",
     "read",
-    "release_leases",
+    "reconciled",
     "retry_failed",
     "store",
 ]
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 50
 """Events one body may hold; MTT sends one. Each is stored with the raw body."""
 _ERROR_CHARS = 1000
+_JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,17 @@ class _Tally:
     unmatched: int = 0
     conflicts: int = 0
     applied: list[AppliedEvent] = field(default_factory=list)
+
+
+def reconciled(fields: Mapping[str, str], received_at: datetime) -> WebhookDelivery:
+    """An event rebuilt from MTT's call history (workers.sweep), checked as a webhook's would
+    be and stored with the JSON body MTT would have sent."""
+    body = json.dumps(dict(fields)).encode()
+    try:
+        event = event_of(fields)
+    except EventParseError as error:
+        return WebhookDelivery(body, _JSON, {}, received_at, parse_error=str(error))
+    return WebhookDelivery(body, _JSON, {}, received_at, "json", (event,))
 
 
 def read(
@@ -377,8 +390,6 @@ def _reapply(
     return [apply_event(session, events[0], call, base=base, now=now)]
 
 
-async def release_leases(limiter: ConcurrencyLimiter, applied: Iterable[AppliedEvent]) -> None:
-    """Free the concurrency leases of the calls these events finished (never raises)."""
-    await limiter.release_calls(
-        (item.attempt_id, item.campaign_id) for item in applied if item.release_lease
-    )
+def leases_of(applied: Iterable[AppliedEvent]) -> list[Lease]:
+    """The concurrency leases of the calls these events finished, to free after the commit."""
+    return [(item.attempt_id, item.campaign_id) for item in applied if item.release_lease]

@@ -29,6 +29,7 @@ from arq.worker import Retry
 from campaigns import callbacks
 from campaigns.callback_hosts import addresses_refusal
 from campaigns.db import write_transaction
+from campaigns.jobs import enqueue_callbacks
 from campaigns.signing import SIGNATURE_HEADER, sign
 from workers.resources import Resources, from_ctx
 
@@ -154,5 +155,5 @@ async def sweep_callbacks(ctx: dict[str, Any]) -> dict[str, int]:
             recorded = await session.run_sync(callbacks.record_outcomes, unreported, now=now)
     async with res.sessions() as session:
         stale = await callbacks.stale_pending(session, before=now - STALE_AFTER, limit=SWEEP_LIMIT)
-    await callbacks.enqueue(res.redis, sorted({*recorded, *stale}))
+    await enqueue_callbacks(res.redis, sorted({*recorded, *stale}))
     return {"recorded": len(recorded), "requeued": len(set(stale) - set(recorded))}

@@ -28,6 +28,7 @@ from campaigns import claims, store
 from campaigns.claims import Claim, Due
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
+from campaigns.jobs import DIAL, dial_job_id
 from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 from workers.enqueue import NewJob, enqueue_many
 from workers.resources import Resources
@@ -39,7 +40,6 @@ __all__ = [
     "LOCK_SECONDS",
     "Leadership",
     "Pacer",
-    "dial_job_id",
     "start_delays",
 ]
 
@@ -68,10 +68,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def dial_job_id(attempt_id: int) -> str:
-    return f"dial:{attempt_id}"
 
 
 def start_delays(count: int, *, first: float, spacing: float, lead: float) -> list[float]:
@@ -215,7 +211,7 @@ class Pacer:
         delays = await self._send_delays(len(leased))
         await enqueue_many(
             res.redis,
-            "dial",
+            DIAL,
             [
                 NewJob(dial_job_id(item.attempt_id), (item.attempt_id,), delay)
                 for item, delay in zip(leased, delays, strict=True)

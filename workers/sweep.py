@@ -7,7 +7,6 @@ transaction, so the SQLite write lock is never held across a network call.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 from campaigns import callbacks, inbox, store, sweeper
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
+from campaigns.jobs import after_commit
 from campaigns.sweeper import Overdue
 from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
 from workers.resources import Resources, from_ctx
@@ -95,23 +95,26 @@ async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> 
             str(item.attempt_id)
         )
         if record is not None and record.disconnect_cause is not None:
-            deliveries.append(inbox.read(_hangup_body(item, record), "application/json", {}, now))
+            deliveries.append(inbox.reconciled(_hangup_fields(item, record), now))
     if not deliveries:
         return set()
     stored = await inbox.store(res.writes.run, deliveries, base=res.redial, now=now)
     applied = [a for r in stored.receipts if isinstance(r, inbox.Receipt) for a in r.applied]
-    await inbox.release_leases(res.concurrency, applied)
-    await callbacks.enqueue(res.redis, stored.callbacks)
+    await after_commit(
+        res.concurrency, res.redis, leases=inbox.leases_of(applied), callbacks=stored.callbacks
+    )
     return {a.attempt_id for a in applied}
 
 
 async def _after_applying(res: Resources, applied: Sequence[AppliedEvent]) -> None:
     """What the collector does after its commit: free the leases, tell the CRM."""
-    await inbox.release_leases(res.concurrency, applied)
-    await callbacks.notify_applied(res.sessions, res.redis, applied, now=res.clock())
+    recorded = await callbacks.notify_applied(res.sessions, applied, now=res.clock())
+    await after_commit(
+        res.concurrency, res.redis, leases=inbox.leases_of(applied), callbacks=recorded
+    )
 
 
-def _hangup_body(item: Overdue, record: CallRecord) -> bytes:
+def _hangup_fields(item: Overdue, record: CallRecord) -> dict[str, str]:
     """The `h` event MTT would have sent, in its IVR JSON form, marked as reconciled."""
     fields = {
         "id": str(item.attempt_id),
@@ -119,4 +122,4 @@ def _hangup_body(item: Overdue, record: CallRecord) -> bytes:
         "event": f"h_{item.number}_{record.disconnect_cause}_{record.duration}",
         "source": "getCallHistory",
     }
-    return json.dumps({k: v for k, v in fields.items() if v}).encode()
+    return {k: v for k, v in fields.items() if v}

@@ -22,9 +22,9 @@ from api.console.guard import Signed, check_csrf, signed_in
 from api.console.new_campaign import uploads
 from api.console.web import page
 from api.resources import ResourcesDep
-from campaigns import callbacks
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
+from campaigns.jobs import enqueue_callbacks
 from campaigns.preview import preview_file
 from campaigns.sessions import Identity
 from campaigns.single_calls import CallSpec, create_call, get_call
@@ -89,7 +89,7 @@ async def place(request: Request, identity: Signed, resources: ResourcesDep) -> 
         return page(
             request, "_test_call.html", {"problem": "test.refused", "detail": error.message}
         )
-    await callbacks.enqueue(resources.arq, made.callbacks)
+    await enqueue_callbacks(resources.arq, made.callbacks)
     return await _status(request, resources, identity, made.campaign.id)
 
 

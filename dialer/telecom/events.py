@@ -258,6 +258,11 @@ def _record(obj: Mapping[str, object]) -> Record:
     }
 
 
+def event_of(record: Mapping[str, str]) -> MttEvent:
+    """One event from its fields, checked as one read from a body is."""
+    return _event(dict(record))
+
+
 def _event(record: Record) -> MttEvent:
     known: dict[str, str] = {}
     for key, value in record.items():

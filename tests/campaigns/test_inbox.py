@@ -24,12 +24,13 @@ from campaigns.inbox import (
     MAX_EVENTS,
     Receipt,
     WebhookDelivery,
+    leases_of,
     read,
-    release_leases,
     retry_failed,
     store,
 )
 from campaigns.inbox_writer import InboxWriter
+from campaigns.jobs import after_commit
 from campaigns.tables import Attempt, Contact, Event
 from dialer.shell.redis_server import free_port
 from dialer.telecom.events import MttEvent
@@ -394,9 +395,9 @@ async def test_release_leases_frees_each_finished_call(
     attempt = await insert_call(sessions)
     assert await limiter.acquire(str(attempt.id), scopes(attempt))
     kept = AppliedEvent(attempt.id, attempt.campaign_id, attempt.contact_id, None, None, False)
-    await release_leases(limiter, [kept])
+    await after_commit(limiter, None, leases=leases_of([kept]))
     before = await holders(limiter, attempt)
-    await release_leases(limiter, [kept, replace(kept, release_lease=True)])
+    await after_commit(limiter, None, leases=leases_of([kept, replace(kept, release_lease=True)]))
     assert before == [[str(attempt.id)], [str(attempt.id)]]
     assert await holders(limiter, attempt) == [[], []]
 
@@ -422,3 +423,19 @@ async def test_receive_outside_running_is_refused(writes: Writes) -> None:
     closed = InboxWriter(writes.run, base=BASE, leases=None)
     with pytest.raises(RuntimeError, match="not running"):
         await closed.receive(b"event=o_1&id=1", None, {})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "7", "CallID": "AbC-1", "event": "h_79160000001_16_12", "source": "getCallHistory"},
+        {"id": "7", "event": "h_79160000001_34_0"},
+        {"id": "7", "event": "h_79160000001_500_0"},
+        {"event": "h_79160000001_16_1"},
+    ],
+)
+def test_a_reconciled_event_is_what_its_json_body_would_read_as(fields: dict[str, str]) -> None:
+    """Built from its fields, not parsed back from JSON, yet the same delivery (and dedup key,
+    so the real event arriving later is a duplicate), bad values refused alike."""
+    built = inbox_module.reconciled(fields, T0)
+    assert built == inbox_module.read(json.dumps(fields).encode(), "application/json", {}, T0)
