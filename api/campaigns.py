@@ -30,18 +30,14 @@ from api.schemas import (
     WaitingOut,
     errors,
 )
-from api.uploads import UPLOAD_BODY, receive_contacts
+from api.uploads import UPLOAD_BODY, ContactsFile, read_contacts
 from campaigns import contacts, exporter, importer, launch, store
 from campaigns.db import write_transaction
-from campaigns.errors import IllegalTransition
 from campaigns.filereader import Limits
 from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
 from campaigns.spec import (
     CampaignPatch,
     CampaignSpec,
-    check_a_number,
-    check_callback_url,
-    settings_of,
 )
 from campaigns.states import CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
@@ -159,11 +155,14 @@ async def patch_campaign(
     campaign_id: CampaignId, changes: CampaignPatch, resources: ResourcesDep
 ) -> CampaignOut:
     async with write_transaction(resources.sessions) as session:
-        await _campaign(session, campaign_id)
-        campaign = await store.patch(session, campaign_id, changes, now=_now())
-        settings = settings_of(campaign)
-        check_a_number(settings, resources.settings.a_number)
-        check_callback_url(settings, resources.settings.callback_allow_private)
+        campaign = await launch.patch(
+            session,
+            campaign_id,
+            changes,
+            now=_now(),
+            default_a_number=resources.settings.a_number,
+            allow_private_callbacks=resources.settings.callback_allow_private,
+        )
         return await _out(session, campaign)
 
 
@@ -177,16 +176,25 @@ async def patch_campaign(
 async def add_contacts(
     campaign_id: CampaignId, request: Request, resources: ResourcesDep
 ) -> ImportReportOut:
-    async with resources.sessions() as session:
-        campaign = await _campaign(session, campaign_id)
-    if campaign.status in store.FINAL:
-        raise IllegalTransition(
-            f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
-            details={"status": campaign.status},
+    async def fill(campaign_id: int) -> importer.ImportReport:
+        upload = await read_contacts(request)
+        limits = limits_of(resources)
+        if isinstance(upload, ContactsFile):
+            return await importer.import_file(
+                resources.sessions,
+                campaign_id,
+                upload.data,
+                filename=upload.filename,
+                phone_column=upload.phone_column,
+                delimiter=upload.delimiter,
+                limits=limits,
+                zoning=resources.zoning,
+            )
+        return await importer.import_contacts(
+            resources.sessions, campaign_id, upload.rows, limits=limits, zoning=resources.zoning
         )
-    report = await receive_contacts(
-        request, resources.sessions, campaign_id, limits_of(resources), resources.zoning
-    )
+
+    report = await launch.add_contacts(resources.sessions, campaign_id, fill)
     return ImportReportOut.of(report)
 
 
