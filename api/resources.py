@@ -41,7 +41,7 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
-    limiter: ConcurrencyLimiter
+    concurrency: ConcurrencyLimiter
     arq: ArqRedis
     policy: RedialPolicy
     """The service-wide redial policy; campaigns add their overrides to it."""
@@ -63,14 +63,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         sessions = session_factory(engine)
         writes = Writes(engine)
         stack.callback(writes.close)
-        limiter = ConcurrencyLimiter(
+        concurrency = ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         )
         policy = base_policy(settings)
-        inbox = InboxWriter(writes.run, base=policy, leases=limiter, jobs=arq)
+        inbox = InboxWriter(writes.run, base=policy, concurrency=concurrency, jobs=arq)
         await stack.enter_async_context(inbox.running())
         zoning = Zoning(current(settings.data_dir), settings.unknown_zone)
-        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox, zoning)
+        yield Resources(settings, engine, sessions, redis, concurrency, arq, policy, inbox, zoning)
 
 
 def app_resources(app: FastAPI) -> Resources:

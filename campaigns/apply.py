@@ -316,7 +316,7 @@ def _notify(session: Session, event: MttEvent, call: CallRows, now: datetime) ->
     if _menu_action(campaign, digit) == "opt_out":
         dnc.add(
             session,
-            attempt.number,
+            attempt.phone,
             source=DncSource.DTMF,
             now=now,
             reason=f"DTMF {digit} opt-out in campaign {campaign.id}",

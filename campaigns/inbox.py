@@ -284,7 +284,7 @@ def _conflicts(session: Session, key: str, event: MttEvent, call: CallRows) -> b
     """Whether the event contradicts its call's attempt; if so its row says why. Judged when
     applying, so an earlier event of the batch may have taught the attempt its CallID."""
     attempt = call.attempt
-    verdict = match_event(event, call_id=attempt.call_id, number=attempt.number)
+    verdict = match_event(event, call_id=attempt.call_id, number=attempt.phone)
     if verdict.status is not MatchStatus.CONFLICT:
         return False
     log.warning("webhook event for attempt %d not applied: %s", attempt.id, verdict.reason)

@@ -54,7 +54,7 @@ class InboxWriter:
         writes: Transact,
         *,
         base: RedialPolicy,
-        leases: ConcurrencyLimiter | None,
+        concurrency: ConcurrencyLimiter | None,
         jobs: JobQueue | None = None,
         max_batch: int = 256,
         linger: float = LINGER,
@@ -62,7 +62,7 @@ class InboxWriter:
     ) -> None:
         self._writes = writes
         self._base = base
-        self._leases = leases
+        self._concurrency = concurrency
         self._jobs = jobs
         self._max_batch = max_batch
         self._linger = linger
@@ -134,10 +134,10 @@ class InboxWriter:
         """One task frees a batch's leases and queues its CRM callbacks while the writer goes on
         to the next batch; a callback not queued here is found by the worker's callback sweep."""
         leases = leases_of(applied)
-        if not (leases and self._leases) and not (callback_ids and self._jobs):
+        if not (leases and self._concurrency) and not (callback_ids and self._jobs):
             return
         task = asyncio.create_task(
-            after_commit(self._leases, self._jobs, leases=leases, callbacks=callback_ids)
+            after_commit(self._concurrency, self._jobs, leases=leases, callbacks=callback_ids)
         )
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)

@@ -69,7 +69,7 @@ ALLOWED: Mapping[Action, frozenset[CampaignStatus]] = MappingProxyType(
 """The statuses each action is legal from. Start and resume lead to running, or scheduled while
 start_at is ahead; a scheduled campaign may be paused (to be edited before it starts). The
 workers move scheduled campaigns to running when start_at comes (`activate_due`) and running
-ones to completed (`campaigns.sweeper`)."""
+ones to completed (`campaigns.sweep`)."""
 EDITABLE = frozenset({S.DRAFT, S.PAUSED})
 
 

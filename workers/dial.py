@@ -18,8 +18,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from campaigns import dialing
-from campaigns.dialing import OutgoingCall, Stopped
+from campaigns import dial as dial_db
+from campaigns.dial import OutgoingCall, Stopped
 from dialer.telecom.sbapi import Accepted, NotSent, OutcomeUnknown
 from workers.resources import Resources, from_ctx
 
@@ -38,7 +38,7 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     res = from_ctx(ctx)
     begun = await res.writes.run(
         partial(
-            dialing.begin,
+            dial_db.begin,
             attempt_id=attempt_id,
             now=res.clock(),
             cap=res.settings.daily_answered_cap,
@@ -63,7 +63,7 @@ async def _send(res: Resources, call: OutgoingCall) -> str:
             return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
         slot = loop.time() + to_slot
         leaves = res.clock() + timedelta(seconds=to_slot)
-        marked = partial(dialing.mark_sent, attempt_id=call.attempt_id, now=leaves)
+        marked = partial(dial_db.mark_sent, attempt_id=call.attempt_id, now=leaves)
         if not await res.writes.run(marked):
             return "taken back by the sweeper before sending"
         await asyncio.sleep(slot - loop.time())
@@ -85,7 +85,7 @@ async def _send(res: Resources, call: OutgoingCall) -> str:
     if isinstance(answer, Accepted):
         await res.writes.run(
             partial(
-                dialing.accepted,
+                dial_db.accepted,
                 attempt_id=call.attempt_id,
                 call_id=answer.call_id,
                 now=res.clock(),
@@ -93,7 +93,7 @@ async def _send(res: Resources, call: OutgoingCall) -> str:
         )
         return f"accepted: {answer.call_id}"
     settled = await res.writes.run(
-        partial(dialing.rejected, attempt_id=call.attempt_id, answer=answer, now=res.clock())
+        partial(dial_db.rejected, attempt_id=call.attempt_id, answer=answer, now=res.clock())
     )
     await res.release_leases(lease)
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
@@ -101,7 +101,7 @@ async def _send(res: Resources, call: OutgoingCall) -> str:
 
 async def _not_sent(res: Resources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
-        partial(dialing.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
+        partial(dial_db.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
     await res.release_leases([(call.attempt_id, call.campaign_id)])
     return f"not sent: {error}"
@@ -109,6 +109,6 @@ async def _not_sent(res: Resources, call: OutgoingCall, error: str) -> str:
 
 async def _unknown(res: Resources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
-        partial(dialing.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
+        partial(dial_db.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
     return f"unknown: {error}"

@@ -67,7 +67,8 @@ class Resources:
     rpc: MttRpcClient | None
     cps: CpsLimiter
     concurrency: ConcurrencyLimiter
-    redial: RedialPolicy
+    policy: RedialPolicy
+    """The service-wide redial policy; campaigns add their overrides to it."""
     setup: CallSetup
     clock: Callable[[], datetime] = utc_now
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -136,7 +137,7 @@ async def open_resources(
         concurrency=ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         ),
-        redial=base_policy(settings),
+        policy=base_policy(settings),
         setup=call_setup(settings),
         clock=clock,
     )

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns import callbacks, inbox, store, sweeper
+from campaigns import callbacks, inbox, store
+from campaigns import sweep as sweep_db
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
 from campaigns.jobs import after_commit
-from campaigns.sweeper import Overdue
+from campaigns.sweep import Overdue
 from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
 from workers.resources import Resources, from_ctx
 
@@ -37,18 +38,18 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     async with write_transaction(res.sessions) as session:
         done["started"] = len(await store.activate_due(session, now=now))
     async with write_transaction(res.sessions) as session:
-        abandoned = await sweeper.abandon_claims(session, now, settings.claim_lease)
+        abandoned = await sweep_db.abandon_claims(session, now, settings.claim_lease)
     await res.release_leases(abandoned)
     done["abandoned"] = len(abandoned)
     async with write_transaction(res.sessions) as session:
-        done["unknown"] = await sweeper.stale_sending(session, now, settings.claim_lease)
+        done["unknown"] = await sweep_db.stale_sending(session, now, settings.claim_lease)
     done["reconciled"], done["lost"] = await _settle_overdue(res, now)
     async with write_transaction(res.sessions) as session:
-        done["expired"] = len(await sweeper.expire_ended(session, now))
+        done["expired"] = len(await sweep_db.expire_ended(session, now))
     async with write_transaction(res.sessions) as session:
-        done["completed"] = len(await sweeper.complete_finished(session, now))
+        done["completed"] = len(await sweep_db.complete_finished(session, now))
     async with write_transaction(res.sessions) as session:
-        done["closed"] = await sweeper.close_orphans(session, now)
+        done["closed"] = await sweep_db.close_orphans(session, now)
     return done
 
 
@@ -56,7 +57,7 @@ async def retry_events(ctx: dict[str, Any]) -> int:
     """Re-apply stored events whose applying failed; how many were applied now."""
     res = from_ctx(ctx)
     applied = await inbox.retry_failed(
-        res.sessions, res.writes.run, base=res.redial, now=res.clock()
+        res.sessions, res.writes.run, base=res.policy, now=res.clock()
     )
     await _after_applying(res, applied)
     return len(applied)
@@ -65,13 +66,13 @@ async def retry_events(ctx: dict[str, Any]) -> int:
 async def _settle_overdue(res: Resources, now: datetime) -> tuple[int, int]:
     """Overdue calls: reconciled from MTT's call history when it is configured, else lost."""
     async with res.sessions() as session:
-        late = await sweeper.overdue(session, now, res.settings.final_event_timeout)
+        late = await sweep_db.overdue(session, now, res.settings.final_event_timeout)
     if not late:
         return 0, 0
     reconciled = await _reconcile(res, late, now) if res.rpc is not None else set()
     rest = [item.attempt_id for item in late if item.attempt_id not in reconciled]
     async with write_transaction(res.sessions) as session:
-        lost = await sweeper.lose(session, rest, base=res.redial, now=now)
+        lost = await sweep_db.lose(session, rest, base=res.policy, now=now)
     await res.release_leases(lost)
     return len(reconciled), len(lost)
 
@@ -98,7 +99,7 @@ async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> 
             deliveries.append(inbox.reconciled(_hangup_fields(item, record), now))
     if not deliveries:
         return set()
-    stored = await inbox.store(res.writes.run, deliveries, base=res.redial, now=now)
+    stored = await inbox.store(res.writes.run, deliveries, base=res.policy, now=now)
     applied = [a for r in stored.receipts if isinstance(r, inbox.Receipt) for a in r.applied]
     await after_commit(
         res.concurrency, res.redis, leases=inbox.leases_of(applied), callbacks=stored.callbacks
@@ -119,7 +120,7 @@ def _hangup_fields(item: Overdue, record: CallRecord) -> dict[str, str]:
     fields = {
         "id": str(item.attempt_id),
         "CallID": item.call_id or record.call_id or "",
-        "event": f"h_{item.number}_{record.disconnect_cause}_{record.duration}",
+        "event": f"h_{item.phone}_{record.disconnect_cause}_{record.duration}",
         "source": "getCallHistory",
     }
     return {k: v for k, v in fields.items() if v}

@@ -250,7 +250,7 @@ async def test_the_final_event_releases_the_concurrency_lease(
 ) -> None:
     attempt = await insert_call(sessions, contact={"phone": PHONE})
     resources = app_resources(app)
-    limiter = resources.limiter
+    limiter = resources.concurrency
     scopes = [
         ConcurrencyLimiter.global_scope(5),
         ConcurrencyLimiter.campaign_scope(attempt.campaign_id, 5),

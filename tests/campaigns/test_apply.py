@@ -188,7 +188,7 @@ async def lost_call(sessions: Sessions, earlier_cause: int | None) -> Attempt:
     )
     async with write_transaction(sessions) as session:
         second = make_attempt(
-            contact_id=first.contact_id, campaign_id=first.campaign_id, number=PHONE, state="lost"
+            contact_id=first.contact_id, campaign_id=first.campaign_id, phone=PHONE, state="lost"
         )
         session.add(second)
         await session.flush()
@@ -217,7 +217,7 @@ async def test_late_hangup_after_a_newer_attempt_changes_only_the_attempt(
 ) -> None:
     lost = await lost_call(sessions, earlier_cause=None)
     async with write_transaction(sessions) as session:
-        newer = make_attempt(contact_id=lost.contact_id, campaign_id=lost.campaign_id, number=PHONE)
+        newer = make_attempt(contact_id=lost.contact_id, campaign_id=lost.campaign_id, phone=PHONE)
         session.add(newer)
     _, before = await load(sessions, lost.id)
     await apply(sessions, mtt(f"h_{PHONE}_16_30", lost.id))

@@ -334,7 +334,7 @@ async def limiter(redis_client: aioredis.Redis) -> ConcurrencyLimiter:
 
 @pytest.fixture
 async def inbox(writes: Writes, limiter: ConcurrencyLimiter) -> AsyncIterator[InboxWriter]:
-    running = InboxWriter(writes.run, base=BASE, leases=limiter, clock=lambda: NOW).running()
+    running = InboxWriter(writes.run, base=BASE, concurrency=limiter, clock=lambda: NOW).running()
     async with running as started:
         yield started
 
@@ -357,7 +357,7 @@ async def test_concurrent_bodies_are_committed_together(
         await insert_call(sessions, contact={"phone": f"7910000{n:04d}"}) for n in range(40)
     ]
     receipts = await asyncio.gather(
-        *(inbox.receive(body(f"o_{a.number}", a), "application/json", {}) for a in attempts)
+        *(inbox.receive(body(f"o_{a.phone}", a), "application/json", {}) for a in attempts)
     )
     assert [r.stored for r in receipts] == [1] * 40
     assert inbox.stats.deliveries == 40
@@ -409,7 +409,7 @@ async def test_redis_down_does_not_fail_a_final_event(
     dead = aioredis.Redis(host="127.0.0.1", port=free_port())
     try:
         leases = ConcurrencyLimiter(dead, lease_seconds=60)
-        async with InboxWriter(writes.run, base=BASE, leases=leases).running() as inbox:
+        async with InboxWriter(writes.run, base=BASE, concurrency=leases).running() as inbox:
             with caplog.at_level(logging.WARNING, logger="dialer.telecom.limiters"):
                 receipt = await inbox.receive(body(f"h_{PHONE}_16_9", attempt), None, {})
                 await inbox.settled()
@@ -420,7 +420,7 @@ async def test_redis_down_does_not_fail_a_final_event(
 
 
 async def test_receive_outside_running_is_refused(writes: Writes) -> None:
-    closed = InboxWriter(writes.run, base=BASE, leases=None)
+    closed = InboxWriter(writes.run, base=BASE, concurrency=None)
     with pytest.raises(RuntimeError, match="not running"):
         await closed.receive(b"event=o_1&id=1", None, {})
 

@@ -25,6 +25,6 @@ async def test_api_and_workers_settle_with_the_same_base_policy(
     workers = await open_resources(settings, arq_redis)
     try:
         async with open_api_resources(settings) as api:
-            assert api.policy == workers.redial == expected
+            assert api.policy == workers.policy == expected
     finally:
         await close_resources(workers)

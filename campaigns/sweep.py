@@ -54,7 +54,7 @@ class Overdue:
 
     attempt_id: int
     campaign_id: int
-    number: str
+    phone: str
     call_id: str | None
     sent_at: datetime
 
@@ -112,7 +112,7 @@ async def overdue(session: AsyncSession, now: datetime, after: float) -> list[Ov
     """Live calls sent longer ago than the final-event timeout, oldest first."""
     sent = func.coalesce(Attempt.sent_at, Attempt.claimed_at)
     rows = await session.execute(
-        select(Attempt.id, Attempt.campaign_id, Attempt.number, Attempt.call_id, sent)
+        select(Attempt.id, Attempt.campaign_id, Attempt.phone, Attempt.call_id, sent)
         .where(Attempt.state.in_(LIVE), sent < now - timedelta(seconds=after))
         .order_by(Attempt.id)
         .limit(BATCH)

@@ -141,7 +141,7 @@ async def claim(session: AsyncSession, due: Sequence[Due], now: datetime) -> lis
         {
             "contact_id": cid,
             "campaign_id": by_id[cid].campaign_id,
-            "number": by_id[cid].phone,
+            "phone": by_id[cid].phone,
             "state": AttemptState.CLAIMED.value,
             "claimed_at": now,
         }
