@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import require_api_key
-from api.resources import Resources, ResourcesDep
+from api.resources import ApiResources, ResourcesDep
 from api.schemas import (
     CampaignCreated,
     CampaignId,
@@ -67,7 +67,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def limits_of(resources: Resources) -> Limits:
+def limits_of(resources: ApiResources) -> Limits:
     settings = resources.settings
     return Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_import_rows)
 
@@ -79,7 +79,7 @@ async def _out(session: AsyncSession, campaign: Campaign) -> CampaignOut:
     return CampaignOut.of(campaign, await campaign_stats(session, campaign.id))
 
 
-async def _read(resources: Resources, campaign_id: int) -> CampaignOut:
+async def _read(resources: ApiResources, campaign_id: int) -> CampaignOut:
     async with resources.sessions() as session:
         return await _out(session, await _campaign(session, campaign_id))
 
@@ -246,7 +246,7 @@ async def cancel_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> C
 
 
 async def _change(
-    resources: Resources,
+    resources: ApiResources,
     campaign_id: int,
     action: Callable[..., Awaitable[Campaign]],
     **reason: str,

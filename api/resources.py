@@ -27,7 +27,7 @@ from dialer.telecom.numbering import current
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
-    "Resources",
+    "ApiResources",
     "ResourcesDep",
     "app_resources",
     "open_resources",
@@ -36,7 +36,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Resources:
+class ApiResources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -51,7 +51,7 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings) -> AsyncIterator[ApiResources]:
     """Build everything in order; close it in reverse, also when building fails halfway."""
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.database)
@@ -70,19 +70,21 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         inbox = InboxWriter(writes.run, base=policy, concurrency=concurrency, jobs=arq)
         await stack.enter_async_context(inbox.running())
         zoning = Zoning(current(settings.data_dir), settings.unknown_zone)
-        yield Resources(settings, engine, sessions, redis, concurrency, arq, policy, inbox, zoning)
+        yield ApiResources(
+            settings, engine, sessions, redis, concurrency, arq, policy, inbox, zoning
+        )
 
 
-def app_resources(app: FastAPI) -> Resources:
+def app_resources(app: FastAPI) -> ApiResources:
     resources = getattr(app.state, "resources", None)
-    if not isinstance(resources, Resources):
+    if not isinstance(resources, ApiResources):
         raise RuntimeError("the app's lifespan has not run: no resources")
     return resources
 
 
-async def resources_of(request: Request) -> Resources:
+async def resources_of(request: Request) -> ApiResources:
     """Async on purpose: FastAPI runs a plain function dependency in a worker thread."""
     return app_resources(request.app)
 
 
-ResourcesDep = Annotated[Resources, Depends(resources_of)]
+ResourcesDep = Annotated[ApiResources, Depends(resources_of)]

@@ -31,7 +31,7 @@ from campaigns.callback_hosts import addresses_refusal
 from campaigns.db import write_transaction
 from campaigns.jobs import enqueue_callbacks
 from campaigns.signing import SIGNATURE_HEADER, sign
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = [
     "ARQ_MAX_TRIES",
@@ -107,7 +107,9 @@ async def _pinned(url: httpx.URL, allow_private: bool) -> httpx.URL:
     return url.copy_with(host=str(addresses[0]))
 
 
-async def _try(res: Resources, delivery: callbacks.CallbackDelivery) -> tuple[str | None, bool]:
+async def _try(
+    res: WorkerResources, delivery: callbacks.CallbackDelivery
+) -> tuple[str | None, bool]:
     """One try: (None when the CRM took it (any 2xx), else what went wrong; whether the
     callback was refused, which no later try can change)."""
     try:

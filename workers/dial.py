@@ -21,7 +21,7 @@ from typing import Any
 from campaigns import dial as dial_db
 from campaigns.dial import OutgoingCall, Stopped
 from dialer.telecom.sbapi import Accepted, NotSent, OutcomeUnknown
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = ["MARK_LEAD", "dial"]
 
@@ -53,7 +53,7 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     return await _send(res, begun)
 
 
-async def _send(res: Resources, call: OutgoingCall) -> str:
+async def _send(res: WorkerResources, call: OutgoingCall) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
     loop = asyncio.get_running_loop()
     try:
@@ -99,7 +99,7 @@ async def _send(res: Resources, call: OutgoingCall) -> str:
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
 
 
-async def _not_sent(res: Resources, call: OutgoingCall, error: str) -> str:
+async def _not_sent(res: WorkerResources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
         partial(dial_db.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
@@ -107,7 +107,7 @@ async def _not_sent(res: Resources, call: OutgoingCall, error: str) -> str:
     return f"not sent: {error}"
 
 
-async def _unknown(res: Resources, call: OutgoingCall, error: str) -> str:
+async def _unknown(res: WorkerResources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
         partial(dial_db.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
     )

@@ -32,7 +32,7 @@ from campaigns.jobs import DIAL, dial_job_id
 from campaigns.pace import Claim, Due
 from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 from workers.enqueue import NewJob, enqueue_many
-from workers.resources import Resources
+from workers.resources import WorkerResources
 
 __all__ = [
     "BACKLOG_SECONDS",
@@ -100,7 +100,7 @@ class Leadership:
 
 @dataclass
 class Pacer:
-    resources: Resources
+    resources: WorkerResources
     fair: FairShare = field(default_factory=FairShare)
     _zones: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
     _next_send: float = 0.0

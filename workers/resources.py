@@ -34,7 +34,7 @@ from dialer.telecom.sbapi import SbApiClient
 
 __all__ = [
     "RESOURCES",
-    "Resources",
+    "WorkerResources",
     "call_setup",
     "close_resources",
     "from_ctx",
@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RESOURCES = "resources"
-"""The key of the `Resources` in arq's ctx."""
+"""The key of the `WorkerResources` in arq's ctx."""
 KEEPALIVE = 200
 """Idle connections kept to sb-api and CRMs: enough for the highest rates worth configuring."""
 
@@ -55,7 +55,7 @@ def utc_now() -> datetime:
 
 
 @dataclass
-class Resources:
+class WorkerResources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -103,7 +103,7 @@ def preload_http_stack() -> None:
 
 async def open_resources(
     settings: Settings, redis: ArqRedis, *, clock: Callable[[], datetime] = utc_now
-) -> Resources:
+) -> WorkerResources:
     preload_http_stack()
     load_calendars(clock())
     engine = create_engine(settings.database)
@@ -124,7 +124,7 @@ async def open_resources(
         raise
     writes = GroupCommit(engine)
     writes.start()
-    return Resources(
+    return WorkerResources(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
@@ -143,7 +143,7 @@ async def open_resources(
     )
 
 
-async def close_resources(resources: Resources) -> None:
+async def close_resources(resources: WorkerResources) -> None:
     """Stop the background loops, then close what was opened; safe to call twice."""
     tasks, resources.tasks = resources.tasks, []
     for task in tasks:
@@ -156,8 +156,8 @@ async def close_resources(resources: Resources) -> None:
     await resources.engine.dispose()
 
 
-def from_ctx(ctx: Mapping[str, Any]) -> Resources:
+def from_ctx(ctx: Mapping[str, Any]) -> WorkerResources:
     resources = ctx.get(RESOURCES)
-    if not isinstance(resources, Resources):
+    if not isinstance(resources, WorkerResources):
         raise RuntimeError("the worker's on_startup did not run: no resources in ctx")
     return resources

@@ -19,7 +19,7 @@ from campaigns.db import write_transaction
 from campaigns.jobs import after_commit
 from campaigns.sweep import Overdue
 from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = ["HISTORY_MARGIN", "retry_events", "sweep"]
 
@@ -63,7 +63,7 @@ async def retry_events(ctx: dict[str, Any]) -> int:
     return len(applied)
 
 
-async def _settle_overdue(res: Resources, now: datetime) -> tuple[int, int]:
+async def _settle_overdue(res: WorkerResources, now: datetime) -> tuple[int, int]:
     """Overdue calls: reconciled from MTT's call history when it is configured, else lost."""
     async with res.sessions() as session:
         late = await sweep_db.overdue(session, now, res.settings.final_event_timeout)
@@ -77,7 +77,7 @@ async def _settle_overdue(res: Resources, now: datetime) -> tuple[int, int]:
     return len(reconciled), len(lost)
 
 
-async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> set[int]:
+async def _reconcile(res: WorkerResources, late: Sequence[Overdue], now: datetime) -> set[int]:
     """Apply each call's disconnect cause from getCallHistory as its `h` event, through the
     inbox (a real `h` arriving later is then a duplicate); the attempt ids settled so."""
     assert res.rpc is not None  # noqa: S101 - the caller checked
@@ -107,7 +107,7 @@ async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> 
     return {a.attempt_id for a in applied}
 
 
-async def _after_applying(res: Resources, applied: Sequence[AppliedEvent]) -> None:
+async def _after_applying(res: WorkerResources, applied: Sequence[AppliedEvent]) -> None:
     """What the collector does after its commit: free the leases, tell the CRM."""
     recorded = await callbacks.notify_applied(res.sessions, applied, now=res.clock())
     await after_commit(

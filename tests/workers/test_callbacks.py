@@ -37,7 +37,7 @@ from tests.factories import T0, insert_call
 from tests.loopback_http import serving
 from tests.workers.support import settings_for
 from workers import callbacks as jobs
-from workers.resources import RESOURCES, Resources, close_resources, open_resources
+from workers.resources import RESOURCES, WorkerResources, close_resources, open_resources
 
 Sessions = async_sessionmaker[AsyncSession]
 GLOBAL_SECRET = "global-callback-secret"
@@ -140,7 +140,7 @@ async def test_the_campaign_secret_wins(
 async def test_each_try_signs_the_time_it_is_made(
     ctx: dict[str, Any], sessions: Sessions, crm: LoopbackServer
 ) -> None:
-    resources: Resources = ctx[RESOURCES]
+    resources: WorkerResources = ctx[RESOURCES]
     resources.clock = lambda: T0
     callback_id = await pending_callback(sessions, crm_url(crm))
     await jobs.deliver_callback(ctx, callback_id)
@@ -325,7 +325,7 @@ async def test_the_sweep_reports_outcomes_settled_elsewhere_and_requeues(
         state="rejected",
     )
     lost = await pending_callback(sessions, "https://crm.example/hook")
-    resources: Resources = ctx[RESOURCES]
+    resources: WorkerResources = ctx[RESOURCES]
     resources.clock = lambda: T0 + jobs.STALE_AFTER * 2
     result = await jobs.sweep_callbacks(ctx)
     assert result == {"recorded": 1, "requeued": 1}
