@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Header, Response
 from api.auth import require_api_key
 from api.resources import ResourcesDep
 from api.schemas import CallId, CallOut, errors
-from campaigns import callbacks
-from campaigns.calls import CallSpec, create_call, get_call
 from campaigns.db import write_transaction
+from campaigns.jobs import enqueue_callbacks
+from campaigns.single_calls import CallSpec, create_call, get_call
 from campaigns.spec import check_callback_url
 
 __all__ = ["router"]
@@ -63,7 +63,7 @@ async def place_call(
             default_a_number=resources.settings.a_number,
             zoning=resources.zoning,
         )
-    await callbacks.enqueue(resources.arq, made.callbacks)
+    await enqueue_callbacks(resources.arq, made.callbacks)
     if not made.created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import require_api_key
-from api.resources import Resources, ResourcesDep
+from api.resources import ApiResources, ResourcesDep
 from api.schemas import (
     CampaignCreated,
     CampaignId,
@@ -31,19 +31,15 @@ from api.schemas import (
     WaitingOut,
     errors,
 )
-from api.uploads import UPLOAD_BODY, receive_contacts
+from api.uploads import UPLOAD_BODY, ContactsFile, read_contacts
 from campaigns import contacts, copies, exporter, importer, launch, store
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
-from campaigns.errors import IllegalTransition
 from campaigns.filereader import Limits
 from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
 from campaigns.spec import (
     CampaignPatch,
     CampaignSpec,
-    check_a_number,
-    check_callback_url,
-    settings_of,
 )
 from campaigns.states import CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
@@ -73,7 +69,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def limits_of(resources: Resources) -> Limits:
+def limits_of(resources: ApiResources) -> Limits:
     settings = resources.settings
     return Limits(
         max_bytes=settings.max_upload_bytes,
@@ -89,7 +85,7 @@ async def _out(session: AsyncSession, campaign: Campaign) -> CampaignOut:
     return CampaignOut.of(campaign, await campaign_stats(session, campaign.id))
 
 
-async def _read(resources: Resources, campaign_id: int) -> CampaignOut:
+async def _read(resources: ApiResources, campaign_id: int) -> CampaignOut:
     async with resources.sessions() as session:
         return await _out(session, await _campaign(session, campaign_id))
 
@@ -165,11 +161,14 @@ async def patch_campaign(
     campaign_id: CampaignId, changes: CampaignPatch, resources: ResourcesDep
 ) -> CampaignOut:
     async with write_transaction(resources.sessions) as session:
-        await _campaign(session, campaign_id)
-        campaign = await store.patch(session, campaign_id, changes, now=_now())
-        settings = settings_of(campaign)
-        check_a_number(settings, resources.settings.a_number)
-        check_callback_url(settings, resources.settings.callback_allow_private)
+        campaign = await launch.patch(
+            session,
+            campaign_id,
+            changes,
+            now=_now(),
+            default_a_number=resources.settings.a_number,
+            allow_private_callbacks=resources.settings.callback_allow_private,
+        )
         return await _out(session, campaign)
 
 
@@ -183,16 +182,26 @@ async def patch_campaign(
 async def add_contacts(
     campaign_id: CampaignId, request: Request, resources: ResourcesDep
 ) -> ImportReportOut:
-    async with resources.sessions() as session:
-        campaign = await _campaign(session, campaign_id)
-    if campaign.status in store.FINAL:
-        raise IllegalTransition(
-            f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
-            details={"status": campaign.status},
+    async def fill(campaign_id: int) -> importer.ImportReport:
+        upload = await read_contacts(request)
+        limits = limits_of(resources)
+        if isinstance(upload, ContactsFile):
+            return await importer.import_file(
+                resources.sessions,
+                campaign_id,
+                upload.data,
+                filename=upload.filename,
+                phone_column=upload.phone_column,
+                delimiter=upload.delimiter,
+                encoding=upload.encoding,
+                limits=limits,
+                zoning=resources.zoning,
+            )
+        return await importer.import_contacts(
+            resources.sessions, campaign_id, upload.rows, limits=limits, zoning=resources.zoning
         )
-    report = await receive_contacts(
-        request, resources.sessions, campaign_id, limits_of(resources), resources.zoning
-    )
+
+    report = await launch.add_contacts(resources.sessions, campaign_id, fill)
     return ImportReportOut.of(report)
 
 
@@ -271,7 +280,7 @@ async def cancel_campaign(campaign_id: CampaignId, resources: ResourcesDep) -> C
 
 
 async def _change(
-    resources: Resources,
+    resources: ApiResources,
     campaign_id: int,
     action: Callable[..., Awaitable[Campaign]],
     **reason: str,

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.uploads import MAX_FORM_FIELDS
-from campaigns.calls import MAX_KEY_CHARS
+from campaigns.single_calls import MAX_KEY_CHARS
 from dialer.telecom.causes import Category
 from dialer.telecom.numbers import PHONE_PATTERN
 from dialer.telecom.redial import MAX_DELAY_SECONDS

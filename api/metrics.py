@@ -34,7 +34,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.resources import Resources
+from api.resources import ApiResources
 from campaigns import telemetry
 from campaigns.telemetry import Counts
 from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
@@ -72,7 +72,7 @@ class ServiceMetrics:
         self._inbox = (0, 0)
         self.registry.register(_Collector(self))
 
-    async def render(self, resources: Resources, now: datetime) -> bytes:
+    async def render(self, resources: ApiResources, now: datetime) -> bytes:
         """The Prometheus text of a fresh (at most MIN_INTERVAL old) reading."""
         async with self._lock:
             moment = time.monotonic()
@@ -83,7 +83,7 @@ class ServiceMetrics:
             self._inbox = (stats.batches, stats.deliveries)
         return generate_latest(self.registry)
 
-    async def _read(self, resources: Resources, now: datetime) -> _Reading:
+    async def _read(self, resources: ApiResources, now: datetime) -> _Reading:
         reading = _Reading()
         try:
             async with resources.sessions() as session:
@@ -160,7 +160,7 @@ class _Collector(Collector):
         return list(self._metrics.families())
 
 
-async def _read_redis(resources: Resources, r: _Reading) -> None:
+async def _read_redis(resources: ApiResources, r: _Reading) -> None:
     redis = resources.redis
     seconds, micros = await redis.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import Writes, create_engine, session_factory
 from campaigns.inbox_writer import InboxWriter
+from campaigns.policy import base_policy
 from campaigns.zoning import Zoning
 from dialer.settings import Settings
 from dialer.telecom.limiters import ConcurrencyLimiter
@@ -26,22 +27,21 @@ from dialer.telecom.numbering import current
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
-    "Resources",
+    "ApiResources",
     "ResourcesDep",
     "app_resources",
-    "base_policy",
     "open_resources",
     "resources_of",
 ]
 
 
 @dataclass(frozen=True)
-class Resources:
+class ApiResources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
-    limiter: ConcurrencyLimiter
+    concurrency: ConcurrencyLimiter
     arq: ArqRedis
     policy: RedialPolicy
     """The service-wide redial policy; campaigns add their overrides to it."""
@@ -50,14 +50,8 @@ class Resources:
     """The numbering plan (DATA_DIR's update when newer) and the unknown-zone policy."""
 
 
-def base_policy(settings: Settings) -> RedialPolicy:
-    policy = RedialPolicy(min_listen_seconds=settings.min_listen_seconds)
-    causes: dict[int | str, str] = dict(settings.cause_map.items())
-    return policy.with_causes(causes) if causes else policy
-
-
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings) -> AsyncIterator[ApiResources]:
     """Build everything in order; close it in reverse, also when building fails halfway."""
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.database)
@@ -69,26 +63,28 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         sessions = session_factory(engine)
         writes = Writes(engine)
         stack.callback(writes.close)
-        limiter = ConcurrencyLimiter(
+        concurrency = ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         )
         policy = base_policy(settings)
-        inbox = InboxWriter(writes.run, base=policy, leases=limiter, jobs=arq)
+        inbox = InboxWriter(writes.run, base=policy, concurrency=concurrency, jobs=arq)
         await stack.enter_async_context(inbox.running())
         zoning = Zoning(current(settings.data_dir), settings.unknown_zone)
-        yield Resources(settings, engine, sessions, redis, limiter, arq, policy, inbox, zoning)
+        yield ApiResources(
+            settings, engine, sessions, redis, concurrency, arq, policy, inbox, zoning
+        )
 
 
-def app_resources(app: FastAPI) -> Resources:
+def app_resources(app: FastAPI) -> ApiResources:
     resources = getattr(app.state, "resources", None)
-    if not isinstance(resources, Resources):
+    if not isinstance(resources, ApiResources):
         raise RuntimeError("the app's lifespan has not run: no resources")
     return resources
 
 
-async def resources_of(request: Request) -> Resources:
+async def resources_of(request: Request) -> ApiResources:
     """Async on purpose: FastAPI runs a plain function dependency in a worker thread."""
     return app_resources(request.app)
 
 
-ResourcesDep = Annotated[Resources, Depends(resources_of)]
+ResourcesDep = Annotated[ApiResources, Depends(resources_of)]

@@ -285,7 +285,7 @@ class ContactHistoryOut(ContactOut):
         calls = [
             AttemptHistoryOut(
                 **AttemptOut.model_validate(attempt).model_dump(),
-                number=attempt.number,
+                number=attempt.phone,
                 events=[EventOut.of(row) for row in history.events[attempt.id]],
             )
             for attempt in history.attempts

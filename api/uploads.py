@@ -1,4 +1,4 @@
-"""Reading a contacts upload (DESIGN §9): a multipart CSV/XLSX file or a JSON contacts list.
+"""Parsing a contacts upload (DESIGN §9): a multipart CSV/XLSX file or a JSON contacts list.
 
 One route takes both, so the body is read by hand after a look at its content type; the
 OpenAPI document describes both forms (`UPLOAD_BODY`). The body's size is capped by the
@@ -8,22 +8,19 @@ router's `max_body_size` (413) before any of it is parsed.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData, UploadFile
 
 from api.errors import ApiError
-from campaigns import importer
 from campaigns.errors import Invalid
-from campaigns.filereader import Limits
-from campaigns.importer import ImportReport, Zoning
 from campaigns.spec import ContactSpec
 
-__all__ = ["UPLOAD_BODY", "ContactsUpload", "receive_contacts"]
+__all__ = ["UPLOAD_BODY", "ContactRows", "ContactsFile", "ContactsUpload", "read_contacts"]
 
 DELIMITERS: Final = {",": ",", ";": ";", "\t": "\t", "tab": "\t"}
 MAX_FORM_FIELDS: Final = 8
@@ -89,14 +86,26 @@ UPLOAD_BODY: Final[dict[str, Any]] = {
 }
 
 
-async def receive_contacts(
-    request: Request,
-    sessions: async_sessionmaker[AsyncSession],
-    campaign_id: int,
-    limits: Limits,
-    zoning: Zoning,
-) -> ImportReport:
-    """Import the request's contacts into the campaign; its import report."""
+@dataclass(frozen=True)
+class ContactsFile:
+    """A CSV or XLSX file, with the form's reading options."""
+
+    data: bytes
+    filename: str | None
+    phone_column: str | None
+    delimiter: str | None
+    encoding: str | None
+
+
+@dataclass(frozen=True)
+class ContactRows:
+    """The JSON form's contacts, as rows for the importer."""
+
+    rows: list[dict[str, Any]]
+
+
+async def read_contacts(request: Request) -> ContactsFile | ContactRows:
+    """The request's contacts, parsed from whichever form it sends; nothing is imported here."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS) as form:
@@ -106,24 +115,11 @@ async def receive_contacts(
             phone_column = (_text(form, "phone_column") or "").strip() or None
             delimiter = _delimiter(_text(form, "delimiter"))
             encoding = _encoding(_text(form, "encoding"))
-            data = await upload.read()
-            filename = upload.filename
-        return await importer.import_file(
-            sessions,
-            campaign_id,
-            data,
-            filename=filename,
-            phone_column=phone_column,
-            delimiter=delimiter,
-            encoding=encoding,
-            limits=limits,
-            zoning=zoning,
-        )
+            return ContactsFile(
+                await upload.read(), upload.filename, phone_column, delimiter, encoding
+            )
     if media == "application/json":
-        rows = await asyncio.to_thread(_contact_rows, await request.body())
-        return await importer.import_contacts(
-            sessions, campaign_id, rows, limits=limits, zoning=zoning
-        )
+        return ContactRows(await asyncio.to_thread(_contact_rows, await request.body()))
     raise ApiError(
         415,
         "unsupported_media_type",

@@ -16,10 +16,11 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
-from campaigns import claims, dialing
-from campaigns.claims import Due
+from campaigns import dial as dial_db
+from campaigns import pace as pace_db
 from campaigns.db import create_engine, session_factory, upgrade, write_transaction
 from campaigns.group_commit import GroupCommit
+from campaigns.pace import Due
 from campaigns.requests import CallSetup
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 
@@ -33,13 +34,13 @@ DAILY_CAP = 3
 
 async def call(writes: GroupCommit, attempt_id: int) -> None:
     begun = await writes.run(
-        partial(dialing.begin, attempt_id=attempt_id, now=NOW, cap=DAILY_CAP, setup=SETUP)
+        partial(dial_db.begin, attempt_id=attempt_id, now=NOW, cap=DAILY_CAP, setup=SETUP)
     )
-    if not isinstance(begun, dialing.Call):
+    if not isinstance(begun, dial_db.OutgoingCall):
         raise RuntimeError(f"attempt {attempt_id} did not begin: {begun}")
-    if not await writes.run(partial(dialing.mark_sent, attempt_id=attempt_id, now=NOW)):
+    if not await writes.run(partial(dial_db.mark_sent, attempt_id=attempt_id, now=NOW)):
         raise RuntimeError(f"attempt {attempt_id} was not marked sent")
-    await writes.run(partial(dialing.accepted, attempt_id=attempt_id, call_id="c", now=NOW))
+    await writes.run(partial(dial_db.accepted, attempt_id=attempt_id, call_id="c", now=NOW))
 
 
 async def measure(calls: int, in_flight: int) -> None:
@@ -52,7 +53,7 @@ async def measure(calls: int, in_flight: int) -> None:
         contact_ids = await insert_contacts(sessions, campaign_id, range(calls), status="pending")
         async with write_transaction(sessions) as session:
             due = [Due(c, campaign_id, phone_of(n), "pending") for n, c in enumerate(contact_ids)]
-            claimed = await claims.claim(session, due, NOW)
+            claimed = await pace_db.claim(session, due, NOW)
         writes = GroupCommit(engine)
         gate = asyncio.Semaphore(in_flight)
 

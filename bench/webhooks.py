@@ -164,7 +164,7 @@ async def seed(url: str, attempts: int) -> None:
             ]  # fmt: skip
             await session.execute(insert(Contact), contacts)
             attempts_ = [
-                {"id": n, "contact_id": n, "campaign_id": campaign.id, "number": phone_of(n),
+                {"id": n, "contact_id": n, "campaign_id": campaign.id, "phone": phone_of(n),
                  "state": "accepted", "call_id": f"{n:016x}", "claimed_at": now, "sent_at": now}
                 for n in numbers
             ]  # fmt: skip

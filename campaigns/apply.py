@@ -29,18 +29,20 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import flag_modified, instance_state
 
 from campaigns import dnc
+from campaigns.contact_status import write_settlement
 from campaigns.db import ensure_writing
-from campaigns.outcomes import history_of, policy_of, settle_finished, write_settlement
+from campaigns.outcomes import history_of, settle_finished
+from campaigns.policy import policy_of
 from campaigns.states import AttemptState, ContactStatus, DncSource
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.telecom.causes import Category, classify
-from dialer.telecom.events import Event, EventKind, Leg
+from dialer.telecom.events import EventKind, Leg, MttEvent
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "ANSWERED",
     "AppliedEvent",
-    "Call",
+    "CallRows",
     "apply_event",
     "attempt_id_of",
     "load_call",
@@ -76,7 +78,7 @@ class AppliedEvent:
 
 
 @dataclass(frozen=True)
-class Call:
+class CallRows:
     """An attempt with its contact and campaign: the rows an event of that call changes."""
 
     attempt: Attempt
@@ -84,7 +86,7 @@ class Call:
     campaign: Campaign
 
 
-def attempt_id_of(event: Event) -> int | None:
+def attempt_id_of(event: MttEvent) -> int | None:
     """The attempt id an event's messId names (our messIds are attempt ids in decimal)."""
     text = event.mess_id
     if text is None or not text.isascii() or not text.isdigit():
@@ -93,7 +95,7 @@ def attempt_id_of(event: Event) -> int | None:
     return number if 0 < number <= _MAX_ID else None
 
 
-def load_calls(session: Session, events: Sequence[Event]) -> list[Call | None]:
+def load_calls(session: Session, events: Sequence[MttEvent]) -> list[CallRows | None]:
     """The call of each event: its attempt by messId, else by CallID (the newest attempt with
     it); None when neither is known. One query, a second only for events matched by CallID."""
     ids = {number for event in events if (number := attempt_id_of(event)) is not None}
@@ -103,7 +105,7 @@ def load_calls(session: Session, events: Sequence[Event]) -> list[Call | None]:
         for event in events
         if event.call_id is not None and attempt_id_of(event) not in by_id
     }
-    by_call: dict[str, Call] = {}
+    by_call: dict[str, CallRows] = {}
     if call_ids:
         found = _calls(session, Attempt.call_id.in_(call_ids))
         by_call = {
@@ -116,7 +118,7 @@ def load_calls(session: Session, events: Sequence[Event]) -> list[Call | None]:
     ]
 
 
-def _calls(session: Session, condition: ColumnElement[bool]) -> dict[int, Call]:
+def _calls(session: Session, condition: ColumnElement[bool]) -> dict[int, CallRows]:
     """Attempts and contacts are locked on PostgreSQL (in id order, against deadlocks), so
     that nothing changes them between this read and the commit; SQLite's write transaction
     holds the whole database already."""
@@ -130,7 +132,7 @@ def _calls(session: Session, condition: ColumnElement[bool]) -> dict[int, Call]:
     ).all()
     campaigns = _campaigns(session, {attempt.campaign_id for attempt, _ in rows})
     return {
-        attempt.id: Call(attempt, contact, campaigns[attempt.campaign_id])
+        attempt.id: CallRows(attempt, contact, campaigns[attempt.campaign_id])
         for attempt, contact in rows
         if attempt.campaign_id in campaigns
     }
@@ -145,7 +147,7 @@ def _campaigns(session: Session, ids: set[int]) -> dict[int, Campaign]:
     return {campaign.id: campaign for campaign in found}
 
 
-def load_call(session: Session, attempt_id: int) -> Call | None:
+def load_call(session: Session, attempt_id: int) -> CallRows | None:
     return (_calls(session, Attempt.id == attempt_id)).get(attempt_id)
 
 
@@ -153,7 +155,7 @@ _UNUSED = (defer(Contact.vars, raiseload=True),)
 """A contact's template variables (a whole CSV row, maybe long): no event reads them."""
 
 
-def uniform_updates(calls: Iterable[Call | None]) -> None:
+def uniform_updates(calls: Iterable[CallRows | None]) -> None:
     """Give the changed attempts, and the changed contacts, of a batch one set of changed columns
     (those changed on any of them), so the flush sends one executemany UPDATE per table, not one
     per distinct set (each a round trip to SQLite's thread). The rows are locked (`load_calls`):
@@ -173,8 +175,8 @@ def uniform_updates(calls: Iterable[Call | None]) -> None:
 
 def apply_event(
     session: Session,
-    event: Event,
-    call: Call,
+    event: MttEvent,
+    call: CallRows,
     *,
     base: RedialPolicy,
     now: datetime,
@@ -213,7 +215,7 @@ def _originate(attempt: Attempt, now: datetime) -> None:
 
 
 def _hang_up(
-    session: Session, event: Event, call: Call, base: RedialPolicy, now: datetime
+    session: Session, event: MttEvent, call: CallRows, base: RedialPolicy, now: datetime
 ) -> tuple[str | None, bool]:
     """The callee's leg ended: (the contact's final outcome if settled so, release the lease)."""
     attempt, contact, campaign = call.attempt, call.contact, call.campaign
@@ -246,7 +248,7 @@ def _hang_up(
     return settlement.outcome, True
 
 
-def _cause_and_duration(event: Event) -> tuple[int, int]:
+def _cause_and_duration(event: MttEvent) -> tuple[int, int]:
     if event.cause is None or event.duration is None:
         raise ValueError(f"hangup event of {event.number} has no cause or duration")
     return event.cause, event.duration
@@ -289,7 +291,7 @@ def _undo_loss(
     )
 
 
-def _transfer(event: Event, attempt: Attempt, contact: Contact) -> int | None:
+def _transfer(event: MttEvent, attempt: Attempt, contact: Contact) -> int | None:
     """A transfer leg; its `dtmf` is the callee's choice, recorded by the first of its events."""
     first = attempt.transfer_number is None and attempt.transfer_cause is None
     if attempt.transfer_number is None and len(event.number) <= NUMBER_DIGITS:
@@ -305,7 +307,7 @@ def _transfer(event: Event, attempt: Attempt, contact: Contact) -> int | None:
     return None
 
 
-def _notify(session: Session, event: Event, call: Call, now: datetime) -> int | None:
+def _notify(session: Session, event: MttEvent, call: CallRows, now: datetime) -> int | None:
     """The callee chose a notify action (MTT's "null": no choice); opt-out lands in DNC."""
     digit, attempt, campaign = event.digit, call.attempt, call.campaign
     if digit is None:
@@ -314,7 +316,7 @@ def _notify(session: Session, event: Event, call: Call, now: datetime) -> int | 
     if _menu_action(campaign, digit) == "opt_out":
         dnc.add(
             session,
-            attempt.number,
+            attempt.phone,
             source=DncSource.DTMF,
             now=now,
             reason=f"DTMF {digit} opt-out in campaign {campaign.id}",

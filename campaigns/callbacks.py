@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from sqlalchemy import String, cast, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,13 +36,9 @@ from campaigns.tables import Callback, Campaign, Contact
 
 __all__ = [
     "BACKOFF",
-    "JOB",
     "MAX_TRIES",
-    "Delivery",
-    "JobQueue",
+    "CallbackDelivery",
     "body_of",
-    "enqueue",
-    "job_id",
     "load",
     "mark_failed",
     "mark_sent",
@@ -56,7 +52,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JOB: Final = "deliver_callback"
 PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = CALLBACK_FAILED
@@ -66,17 +61,6 @@ MAX_TRIES: Final = len(BACKOFF) + 1
 REPORTED_FOR: Final = timedelta(days=1)
 """How long after a campaign ends its unreported outcomes are still looked for."""
 _ERROR_CHARS: Final = 500
-
-
-class JobQueue(Protocol):
-    """What enqueuing needs of arq's `ArqRedis`."""
-
-    async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
-
-
-def job_id(callback_id: int) -> str:
-    """arq's job id: at most one live delivery job per callback."""
-    return f"callback:{callback_id}"
 
 
 def retry_delay(tries: int) -> float:
@@ -244,28 +228,21 @@ async def stale_pending(session: AsyncSession, *, before: datetime, limit: int) 
     return list((await session.scalars(query)).all())
 
 
-async def enqueue(queue: JobQueue, callback_ids: Iterable[int]) -> None:
-    """One delivery job per callback; a job already queued or running keeps its place."""
-    for callback_id in callback_ids:
-        await queue.enqueue_job(JOB, callback_id, _job_id=job_id(callback_id))
-
-
 async def notify_applied(
     sessions: async_sessionmaker[AsyncSession],
-    queue: JobQueue,
     applied: Sequence[AppliedEvent],
     *,
     now: datetime,
 ) -> list[int]:
-    """The collector's hook, after its commit: record and enqueue the callbacks of applied
-    events. Failures are logged, never raised: the webhook is stored and applied already, and
-    the callback sweep records missed outcomes."""
+    """The collector's hook, after its commit: record the callbacks of applied events, in a
+    transaction of their own; the ids, for `campaigns.jobs.after_commit` to queue. Failures
+    are logged, never raised: the webhook is stored and applied already, and the callback sweep
+    records missed outcomes."""
     if not any(a.final_outcome is not None or a.dtmf_digit is not None for a in applied):
         return []
     try:
         async with write_transaction(sessions) as session:
             ids = await session.run_sync(record_applied, applied, now=now)
-        await enqueue(queue, ids)
     except Exception:
         log.exception("recording CRM callbacks of %d applied events failed", len(applied))
         return []
@@ -273,7 +250,7 @@ async def notify_applied(
 
 
 @dataclass(frozen=True)
-class Delivery:
+class CallbackDelivery:
     """A pending callback, ready to send."""
 
     id: int
@@ -288,7 +265,7 @@ def body_of(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def load(session: AsyncSession, callback_id: int) -> Delivery | None:
+async def load(session: AsyncSession, callback_id: int) -> CallbackDelivery | None:
     """The callback if it is still pending."""
     found = await session.execute(
         select(Callback, Campaign.crm_callback_secret)
@@ -299,7 +276,9 @@ async def load(session: AsyncSession, callback_id: int) -> Delivery | None:
     if row is None:
         return None
     callback, secret = row
-    return Delivery(callback.id, callback.url, body_of(callback.payload), secret, callback.tries)
+    return CallbackDelivery(
+        callback.id, callback.url, body_of(callback.payload), secret, callback.tries
+    )
 
 
 async def mark_sent(session: AsyncSession, callback_id: int, *, now: datetime) -> bool:

@@ -173,7 +173,7 @@ async def export_attempts(
         return (
             select(
                 Attempt.id,
-                Attempt.number,
+                Attempt.phone,
                 Attempt.state,
                 Attempt.category,
                 Attempt.cause,

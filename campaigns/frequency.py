@@ -22,7 +22,7 @@ from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns.apply import ANSWERED
-from campaigns.outcomes import opening_for, window_of
+from campaigns.policy import opening_for, window_of
 from campaigns.purposes import Caps, Purpose
 from campaigns.states import AttemptState
 from campaigns.tables import Attempt, Campaign

@@ -18,7 +18,7 @@ from typing import Final
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaigns.outcomes import window_of
+from campaigns.policy import window_of
 from campaigns.states import CampaignStatus, ContactStatus
 from campaigns.stats import CampaignStats
 from campaigns.tables import Campaign, Contact
@@ -28,7 +28,7 @@ __all__ = ["ACCOUNT_REFUSED_PREFIX", "Backlog", "Idle", "IdleCode", "backlog", "
 
 S = CampaignStatus
 ACCOUNT_REFUSED_PREFIX: Final = "sb-api refused the account"
-"""How `campaigns.dialing` begins the reason it pauses a campaign with when MTT refuses it."""
+"""How `campaigns.dial` begins the reason it pauses a campaign with when MTT refuses it."""
 _WAITING: Final = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
 
 

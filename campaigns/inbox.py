@@ -30,22 +30,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from campaigns import callbacks
-from campaigns.apply import AppliedEvent, Call, apply_event, load_calls, uniform_updates
+from campaigns.apply import AppliedEvent, CallRows, apply_event, load_calls, uniform_updates
 from campaigns.db import Transact
+from campaigns.jobs import Lease
 from campaigns.matching import MatchStatus, match_event
 from campaigns.tables import Event
-from dialer.telecom.events import Event as MttEvent
-from dialer.telecom.events import EventParseError, parse_body
-from dialer.telecom.limiters import ConcurrencyLimiter
+from dialer.telecom.events import EventParseError, MttEvent, event_of, parse_body
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "MAX_EVENTS",
     "Batch",
-    "Delivery",
     "Receipt",
+    "WebhookDelivery",
+    "leases_of",
     "read",
-    "release_leases",
+    "reconciled",
     "retry_failed",
     "store",
 ]
@@ -55,10 +55,11 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 50
 """Events one body may hold; MTT sends one. Each is stored with the raw body."""
 _ERROR_CHARS = 1000
+_JSON = "application/json"
 
 
 @dataclass(frozen=True)
-class Delivery:
+class WebhookDelivery:
     """One webhook request, parsed (or not) on arrival."""
 
     body: bytes
@@ -102,23 +103,36 @@ class _Tally:
     applied: list[AppliedEvent] = field(default_factory=list)
 
 
+def reconciled(fields: Mapping[str, str], received_at: datetime) -> WebhookDelivery:
+    """An event rebuilt from MTT's call history (workers.sweep), checked as a webhook's would
+    be and stored with the JSON body MTT would have sent."""
+    body = json.dumps(dict(fields)).encode()
+    try:
+        event = event_of(fields)
+    except EventParseError as error:
+        return WebhookDelivery(body, _JSON, {}, received_at, parse_error=str(error))
+    return WebhookDelivery(body, _JSON, {}, received_at, "json", (event,))
+
+
 def read(
     body: bytes, content_type: str | None, query: Mapping[str, str], received_at: datetime
-) -> Delivery:
+) -> WebhookDelivery:
     """Parse a request's body; a body that cannot be parsed is kept with the reason."""
     try:
         parsed = parse_body(body, content_type, query)
     except EventParseError as error:
-        return Delivery(body, content_type, query, received_at, parse_error=str(error))
+        return WebhookDelivery(body, content_type, query, received_at, parse_error=str(error))
     if len(parsed.events) > MAX_EVENTS:
         too_many = f"{len(parsed.events)} events in one body; at most {MAX_EVENTS} are accepted"
-        return Delivery(body, content_type, query, received_at, parsed.format, parse_error=too_many)
-    return Delivery(body, content_type, query, received_at, parsed.format, parsed.events)
+        return WebhookDelivery(
+            body, content_type, query, received_at, parsed.format, parse_error=too_many
+        )
+    return WebhookDelivery(body, content_type, query, received_at, parsed.format, parsed.events)
 
 
 async def store(
     writes: Transact,
-    deliveries: Sequence[Delivery],
+    deliveries: Sequence[WebhookDelivery],
     *,
     base: RedialPolicy,
     now: datetime,
@@ -146,7 +160,7 @@ async def store(
 
 
 async def _keep_failed(
-    writes: Transact, delivery: Delivery, error: Exception
+    writes: Transact, delivery: WebhookDelivery, error: Exception
 ) -> Receipt | Exception:
     """The body's events stored alone, unapplied, with the error: the second transaction."""
     log.error("applying a webhook failed: %s", _describe(error), exc_info=error)
@@ -164,13 +178,13 @@ async def _keep_failed(
 
 
 def _store(
-    session: Session, deliveries: Sequence[Delivery], *, base: RedialPolicy, now: datetime
+    session: Session, deliveries: Sequence[WebhookDelivery], *, base: RedialPolicy, now: datetime
 ) -> Batch:
     tallies = [_Tally() for _ in deliveries]
     pairs = [(index, event) for index, d in enumerate(deliveries) for event in d.events]
     calls = load_calls(session, [event for _, event in pairs])
     rows: list[dict[str, Any]] = []
-    todo: list[tuple[int, MttEvent, str, Call | None]] = []
+    todo: list[tuple[int, MttEvent, str, CallRows | None]] = []
     seen: set[str] = set()
     for (index, event), call in zip(pairs, calls, strict=True):
         key = event.dedup_key
@@ -215,7 +229,7 @@ def _store(
     return Batch(receipts, reported)
 
 
-def _reported(applied: list[AppliedEvent], calls: list[Call | None]) -> list[AppliedEvent]:
+def _reported(applied: list[AppliedEvent], calls: list[CallRows | None]) -> list[AppliedEvent]:
     """The events of campaigns with a CRM callback URL: `record_applied` would look the others
     up only to skip them, a query per batch for nothing."""
     reporting = {
@@ -256,7 +270,7 @@ def _claim_failed(session: Session, keys: Sequence[str]) -> set[str | None]:
     return set(claimed)
 
 
-def _link(session: Session, key: str, call: Call | None) -> None:
+def _link(session: Session, key: str, call: CallRows | None) -> None:
     """Match a claimed event to its call, which may exist only now."""
     session.execute(
         update(Event)
@@ -266,11 +280,11 @@ def _link(session: Session, key: str, call: Call | None) -> None:
     )
 
 
-def _conflicts(session: Session, key: str, event: MttEvent, call: Call) -> bool:
+def _conflicts(session: Session, key: str, event: MttEvent, call: CallRows) -> bool:
     """Whether the event contradicts its call's attempt; if so its row says why. Judged when
     applying, so an earlier event of the batch may have taught the attempt its CallID."""
     attempt = call.attempt
-    verdict = match_event(event, call_id=attempt.call_id, number=attempt.number)
+    verdict = match_event(event, call_id=attempt.call_id, number=attempt.phone)
     if verdict.status is not MatchStatus.CONFLICT:
         return False
     log.warning("webhook event for attempt %d not applied: %s", attempt.id, verdict.reason)
@@ -283,14 +297,14 @@ def _conflicts(session: Session, key: str, event: MttEvent, call: Call) -> bool:
     return True
 
 
-def _status(call: Call | None) -> str:
+def _status(call: CallRows | None) -> str:
     return (MatchStatus.UNMATCHED if call is None else MatchStatus.MATCHED).value
 
 
 def _row(
-    delivery: Delivery,
+    delivery: WebhookDelivery,
     event: MttEvent | None,
-    call: Call | None,
+    call: CallRows | None,
     *,
     key: str | None = None,
     apply_error: str | None = None,
@@ -376,8 +390,6 @@ def _reapply(
     return [apply_event(session, events[0], call, base=base, now=now)]
 
 
-async def release_leases(limiter: ConcurrencyLimiter, applied: Iterable[AppliedEvent]) -> None:
-    """Free the concurrency leases of the calls these events finished (never raises)."""
-    await limiter.release_calls(
-        (item.attempt_id, item.campaign_id) for item in applied if item.release_lease
-    )
+def leases_of(applied: Iterable[AppliedEvent]) -> list[Lease]:
+    """The concurrency leases of the calls these events finished, to free after the commit."""
+    return [(item.attempt_id, item.campaign_id) for item in applied if item.release_lease]

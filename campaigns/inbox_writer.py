@@ -17,10 +17,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import Transact
-from campaigns.inbox import Batch, Delivery, Receipt, read, release_leases, store
+from campaigns.inbox import Batch, Receipt, WebhookDelivery, leases_of, read, store
+from campaigns.jobs import JobQueue, after_commit
 from dialer.telecom.limiters import ConcurrencyLimiter
 from dialer.telecom.redial import RedialPolicy
 
@@ -43,7 +43,7 @@ class WriterStats:
     deliveries: int = 0
 
 
-_Pending = tuple[Delivery, "asyncio.Future[Receipt]"]
+_Pending = tuple[WebhookDelivery, "asyncio.Future[Receipt]"]
 
 
 class InboxWriter:
@@ -54,15 +54,15 @@ class InboxWriter:
         writes: Transact,
         *,
         base: RedialPolicy,
-        leases: ConcurrencyLimiter | None,
-        jobs: callbacks.JobQueue | None = None,
+        concurrency: ConcurrencyLimiter | None,
+        jobs: JobQueue | None = None,
         max_batch: int = 256,
         linger: float = LINGER,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._writes = writes
         self._base = base
-        self._leases = leases
+        self._concurrency = concurrency
         self._jobs = jobs
         self._max_batch = max_batch
         self._linger = linger
@@ -133,25 +133,11 @@ class InboxWriter:
     def _after_commit(self, applied: list[AppliedEvent], callback_ids: list[int]) -> None:
         """One task frees a batch's leases and queues its CRM callbacks while the writer goes on
         to the next batch; a callback not queued here is found by the worker's callback sweep."""
-        leases = self._leases if any(item.release_lease for item in applied) else None
-        queue = self._jobs if callback_ids else None
-        if leases is None and queue is None:
+        leases = leases_of(applied)
+        if not (leases and self._concurrency) and not (callback_ids and self._jobs):
             return
-        task = asyncio.create_task(_follow_up(leases, applied, queue, callback_ids))
+        task = asyncio.create_task(
+            after_commit(self._concurrency, self._jobs, leases=leases, callbacks=callback_ids)
+        )
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
-
-
-async def _follow_up(
-    leases: ConcurrencyLimiter | None,
-    applied: list[AppliedEvent],
-    queue: callbacks.JobQueue | None,
-    callback_ids: list[int],
-) -> None:
-    if leases is not None:
-        await release_leases(leases, applied)
-    if queue is not None:
-        try:
-            await callbacks.enqueue(queue, callback_ids)
-        except Exception as error:
-            log.warning("queueing %d CRM callbacks failed: %r", len(callback_ids), error)

@@ -4,6 +4,7 @@ console apply, kept here so neither has a second copy.
 - A single call's id is not a campaign here (calls live under `/v1/calls`).
 - A campaign created with contacts whose import is refused leaves nothing behind.
 - A draft starts only with contacts, and a DTMF menu only with a caller id.
+- An edit must leave a usable caller id and callback URL; a finished campaign takes no contacts.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import contacts, store
 from campaigns.db import write_transaction
-from campaigns.errors import Conflict, NotFound
+from campaigns.errors import Conflict, IllegalTransition, NotFound
 from campaigns.importer import ImportReport
-from campaigns.spec import CampaignSettings, check_a_number, check_callback_url, settings_of
+from campaigns.spec import (
+    CampaignPatch,
+    CampaignSettings,
+    check_a_number,
+    check_callback_url,
+    settings_of,
+)
 from campaigns.states import CampaignKind, CampaignStatus
 from campaigns.store import Action
 from campaigns.tables import Campaign
 
-__all__ = ["act", "create_filled", "get_campaign", "start"]
+__all__ = ["act", "add_contacts", "create_filled", "get_campaign", "patch", "start"]
 
 Fill = Callable[[int], Awaitable[ImportReport]]
 """Imports contacts into the new campaign of this id."""
@@ -60,6 +67,39 @@ async def create_filled(
             await store.discard(session, campaign_id)
         raise
     return campaign_id, report
+
+
+async def patch(
+    session: AsyncSession,
+    campaign_id: int,
+    changes: CampaignPatch,
+    *,
+    now: datetime,
+    default_a_number: str | None,
+    allow_private_callbacks: bool,
+) -> Campaign:
+    """Apply a merge patch, inside `write_transaction`: refused (and rolled back) when the
+    result has no usable caller id or callback URL."""
+    await get_campaign(session, campaign_id)
+    campaign = await store.patch(session, campaign_id, changes, now=now)
+    settings = settings_of(campaign)
+    check_a_number(settings, default_a_number)
+    check_callback_url(settings, allow_private_callbacks)
+    return campaign
+
+
+async def add_contacts(
+    sessions: async_sessionmaker[AsyncSession], campaign_id: int, fill: Fill
+) -> ImportReport:
+    """Import more contacts with `fill`, unless the campaign is over."""
+    async with sessions() as session:
+        campaign = await get_campaign(session, campaign_id)
+    if campaign.status in store.FINAL:
+        raise IllegalTransition(
+            f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
+            details={"status": campaign.status},
+        )
+    return await fill(campaign_id)
 
 
 async def start(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dialer.telecom.events import Event, Leg
+from dialer.telecom.events import Leg, MttEvent
 
 __all__ = ["MATCHED", "MatchStatus", "Verdict", "match_event"]
 
@@ -45,7 +45,7 @@ class Verdict:
 MATCHED = Verdict(MatchStatus.MATCHED)
 
 
-def match_event(event: Event, *, call_id: str | None, number: str) -> Verdict:
+def match_event(event: MttEvent, *, call_id: str | None, number: str) -> Verdict:
     """The verdict on `event` for an attempt that dialled `number` and knows `call_id`."""
     if call_id and event.call_id and event.call_id.lower() != call_id.lower():
         return Verdict(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from dialer.telecom.redial import Outcome
-
 __all__ = [
     "AttemptState",
     "CampaignKind",
@@ -37,6 +35,26 @@ class ContactStatus(StrEnum):
     SCHEDULED = "scheduled"
     DIALING = "dialing"
     DONE = "done"
+
+
+class Outcome(StrEnum):
+    """Every final contact outcome of DESIGN §5.4: the redial policy's endings
+    (dialer.telecom.redial.Ending, up to `expired`), then the call path's and the campaign's."""
+
+    LISTENED = "listened"
+    HUNG_UP = "hung_up"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    UNAVAILABLE = "unavailable"
+    REJECTED = "rejected"
+    INVALID_NUMBER = "invalid_number"
+    ROUTE_ERROR = "route_error"
+    NETWORK_ERROR = "network_error"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DNC = "dnc"
+    CANCELLED = "cancelled"
 
 
 class AttemptState(StrEnum):

@@ -18,11 +18,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.contact_status import close_waiting
 from campaigns.db import ensure_writing
 from campaigns.errors import Conflict, IllegalTransition, NotFound
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
 from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values, settings_of
-from campaigns.states import CampaignKind, CampaignStatus, ContactStatus, Outcome
+from campaigns.states import CampaignKind, CampaignStatus, Outcome
 from campaigns.stats import CampaignStats, stats_for
 from campaigns.tables import Campaign, Contact
 
@@ -68,10 +69,8 @@ ALLOWED: Mapping[Action, frozenset[CampaignStatus]] = MappingProxyType(
 """The statuses each action is legal from. Start and resume lead to running, or scheduled while
 start_at is ahead; a scheduled campaign may be paused (to be edited before it starts). The
 workers move scheduled campaigns to running when start_at comes (`activate_due`) and running
-ones to completed (`campaigns.sweeper`)."""
+ones to completed (`campaigns.sweep`)."""
 EDITABLE = frozenset({S.DRAFT, S.PAUSED})
-_WAITING = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
-"""Contacts not being dialed right now, which cancelling closes."""
 
 
 @dataclass(frozen=True)
@@ -217,11 +216,7 @@ async def cancel(
 ) -> Campaign:
     """Final: contacts not being dialed end with outcome cancelled."""
     campaign = await _move(session, campaign_id, Action.CANCEL, now, lambda _: S.CANCELLED, reason)
-    await session.execute(
-        update(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.status.in_(_WAITING))
-        .values(status=ContactStatus.DONE, outcome=Outcome.CANCELLED, next_attempt_at=None)
-    )
+    await session.execute(close_waiting(Contact.campaign_id == campaign_id, Outcome.CANCELLED))
     return campaign
 
 

@@ -178,7 +178,8 @@ class Attempt(Base):
         ForeignKey("contact.id", ondelete="CASCADE"), index=True
     )
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    number: Mapped[str] = mapped_column(String(11))
+    phone: Mapped[str] = mapped_column("number", String(11))
+    """The contact's phone when it was dialed; the column keeps its first name, `number`."""
     state: Mapped[str] = mapped_column(String(16), default="claimed")
     call_id: Mapped[str | None] = mapped_column(String(32), index=True)
     claimed_at: Mapped[datetime]

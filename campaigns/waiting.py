@@ -32,16 +32,16 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaigns.outcomes import window_of
-from campaigns.states import CampaignStatus, ContactStatus, WaitingReason
+from campaigns.contact_status import WAITING
+from campaigns.policy import window_of
+from campaigns.states import CampaignStatus, WaitingReason
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import next_opening
 
 __all__ = ["Waiting", "WaitingGroup", "WaitingReasons", "waiting_reason", "waiting_summary"]
 
 R = WaitingReason
-_WAITING = frozenset({ContactStatus.PENDING, ContactStatus.SCHEDULED})
-_WAITING_TEXTS = frozenset(status.value for status in _WAITING)
+_WAITING_TEXTS = frozenset(status.value for status in WAITING)
 _NO_TEXTS: tuple[str | None, str | None] = (None, None)
 _REDIAL = WaitingReason.REDIAL_DELAY.value
 _ENDED = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
@@ -126,7 +126,7 @@ class WaitingReasons:
 
     def _decided(self, status: str, ahead: bool, timezone: str) -> Waiting | None:
         """The reason, or None when the stored one applies (a `next_attempt_at` ahead)."""
-        if status not in _WAITING:
+        if status not in WAITING:
             return NOT_WAITING
         if self._whole is not None:
             return self._whole
@@ -162,7 +162,7 @@ async def waiting_summary(
             func.count(),
             func.min(Contact.next_attempt_at),
         )
-        .where(Contact.campaign_id == campaign.id, Contact.status.in_(_WAITING))
+        .where(Contact.campaign_id == campaign.id, Contact.status.in_(WAITING))
         .group_by(Contact.status, Contact.timezone, Contact.waiting_reason, ahead)
     )
     reasons = WaitingReasons(campaign, now)

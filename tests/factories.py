@@ -55,7 +55,7 @@ def make_contact(**fields: Any) -> Contact:
 def make_attempt(**fields: Any) -> Attempt:
     """An attempt MTT accepted (so its events are awaited); give contact_id and campaign_id."""
     values: dict[str, Any] = {
-        "number": "79101234567",
+        "phone": "79101234567",
         "state": "accepted",
         "call_id": None,
         "claimed_at": T0,
@@ -83,9 +83,7 @@ async def insert_call(
         person = make_contact(campaign_id=row.id, **(contact or {}))
         session.add(person)
         await session.flush()
-        call = make_attempt(
-            contact_id=person.id, campaign_id=row.id, number=person.phone, **attempt
-        )
+        call = make_attempt(contact_id=person.id, campaign_id=row.id, phone=person.phone, **attempt)
         session.add(call)
         await session.flush()
         return call

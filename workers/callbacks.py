@@ -29,8 +29,9 @@ from arq.worker import Retry
 from campaigns import callbacks
 from campaigns.callback_hosts import addresses_refusal
 from campaigns.db import write_transaction
+from campaigns.jobs import enqueue_callbacks
 from campaigns.signing import SIGNATURE_HEADER, sign
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = [
     "ARQ_MAX_TRIES",
@@ -106,7 +107,9 @@ async def _pinned(url: httpx.URL, allow_private: bool) -> httpx.URL:
     return url.copy_with(host=str(addresses[0]))
 
 
-async def _try(res: Resources, delivery: callbacks.Delivery) -> tuple[str | None, bool]:
+async def _try(
+    res: WorkerResources, delivery: callbacks.CallbackDelivery
+) -> tuple[str | None, bool]:
     """One try: (None when the CRM took it (any 2xx), else what went wrong; whether the
     callback was refused, which no later try can change)."""
     try:
@@ -154,5 +157,5 @@ async def sweep_callbacks(ctx: dict[str, Any]) -> dict[str, int]:
             recorded = await session.run_sync(callbacks.record_outcomes, unreported, now=now)
     async with res.sessions() as session:
         stale = await callbacks.stale_pending(session, before=now - STALE_AFTER, limit=SWEEP_LIMIT)
-    await callbacks.enqueue(res.redis, sorted({*recorded, *stale}))
+    await enqueue_callbacks(res.redis, sorted({*recorded, *stale}))
     return {"recorded": len(recorded), "requeued": len(set(stale) - set(recorded))}

@@ -18,10 +18,10 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from campaigns import dialing
-from campaigns.dialing import Call, Stopped
+from campaigns import dial as dial_db
+from campaigns.dial import OutgoingCall, Stopped
 from dialer.telecom.sbapi import Accepted, NotSent, OutcomeUnknown
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = ["MARK_LEAD", "dial"]
 
@@ -38,7 +38,7 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     res = from_ctx(ctx)
     begun = await res.writes.run(
         partial(
-            dialing.begin,
+            dial_db.begin,
             attempt_id=attempt_id,
             now=res.clock(),
             cap=res.settings.daily_answered_cap,
@@ -53,7 +53,7 @@ async def dial(ctx: dict[str, Any], attempt_id: int) -> str:
     return await _send(res, begun)
 
 
-async def _send(res: Resources, call: Call) -> str:
+async def _send(res: WorkerResources, call: OutgoingCall) -> str:
     lease = [(call.attempt_id, call.campaign_id)]
     loop = asyncio.get_running_loop()
     try:
@@ -63,7 +63,7 @@ async def _send(res: Resources, call: Call) -> str:
             return await _not_sent(res, call, f"rate limiter unavailable: {error!r}")
         slot = loop.time() + to_slot
         leaves = res.clock() + timedelta(seconds=to_slot)
-        marked = partial(dialing.mark_sent, attempt_id=call.attempt_id, now=leaves)
+        marked = partial(dial_db.mark_sent, attempt_id=call.attempt_id, now=leaves)
         if not await res.writes.run(marked):
             return "taken back by the sweeper before sending"
         await asyncio.sleep(slot - loop.time())
@@ -85,7 +85,7 @@ async def _send(res: Resources, call: Call) -> str:
     if isinstance(answer, Accepted):
         await res.writes.run(
             partial(
-                dialing.accepted,
+                dial_db.accepted,
                 attempt_id=call.attempt_id,
                 call_id=answer.call_id,
                 now=res.clock(),
@@ -93,22 +93,22 @@ async def _send(res: Resources, call: Call) -> str:
         )
         return f"accepted: {answer.call_id}"
     settled = await res.writes.run(
-        partial(dialing.rejected, attempt_id=call.attempt_id, answer=answer, now=res.clock())
+        partial(dial_db.rejected, attempt_id=call.attempt_id, answer=answer, now=res.clock())
     )
     await res.release_leases(lease)
     return f"rejected ({answer.reason}): {answer.error} → contact {settled}"
 
 
-async def _not_sent(res: Resources, call: Call, error: str) -> str:
+async def _not_sent(res: WorkerResources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
-        partial(dialing.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
+        partial(dial_db.not_sent, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
     await res.release_leases([(call.attempt_id, call.campaign_id)])
     return f"not sent: {error}"
 
 
-async def _unknown(res: Resources, call: Call, error: str) -> str:
+async def _unknown(res: WorkerResources, call: OutgoingCall, error: str) -> str:
     await res.writes.run(
-        partial(dialing.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
+        partial(dial_db.unknown, attempt_id=call.attempt_id, error=error, now=res.clock())
     )
     return f"unknown: {error}"

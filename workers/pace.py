@@ -24,13 +24,15 @@ from datetime import datetime
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaigns import claims, store
-from campaigns.claims import Claim, Due
+from campaigns import pace as pace_db
+from campaigns import store
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
+from campaigns.jobs import DIAL, dial_job_id
+from campaigns.pace import Claim, Due
 from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 from workers.enqueue import NewJob, enqueue_many
-from workers.resources import Resources
+from workers.resources import WorkerResources
 
 __all__ = [
     "BACKLOG_SECONDS",
@@ -39,7 +41,6 @@ __all__ = [
     "LOCK_SECONDS",
     "Leadership",
     "Pacer",
-    "dial_job_id",
     "start_delays",
 ]
 
@@ -68,10 +69,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def dial_job_id(attempt_id: int) -> str:
-    return f"dial:{attempt_id}"
 
 
 def start_delays(count: int, *, first: float, spacing: float, lead: float) -> list[float]:
@@ -103,7 +100,7 @@ class Leadership:
 
 @dataclass
 class Pacer:
-    resources: Resources
+    resources: WorkerResources
     fair: FairShare = field(default_factory=FairShare)
     _zones: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
     _next_send: float = 0.0
@@ -151,11 +148,11 @@ class Pacer:
         res = self.resources
         settings = res.settings
         async with res.sessions() as session:
-            campaigns = await claims.pacing_campaigns(session, now)
+            campaigns = await pace_db.pacing_campaigns(session, now)
             self._zones = {c.id: self._zones[c.id] for c in campaigns if c.id in self._zones}
             if not campaigns:
                 return [], {}
-            backlog = math.ceil(settings.cps * BACKLOG_SECONDS) - await claims.unsent(session)
+            backlog = math.ceil(settings.cps * BACKLOG_SECONDS) - await pace_db.unsent(session)
             free = await res.concurrency.free(
                 ConcurrencyLimiter.global_scope(settings.max_concurrent)
             )
@@ -169,8 +166,8 @@ class Pacer:
                 if want <= 0:
                     continue
                 zones = await self._zones_of(session, campaign.id)
-                zones = claims.open_zones(campaign, zones, now)
-                candidates[campaign.id] = await claims.due_contacts(
+                zones = pace_db.open_zones(campaign, zones, now)
+                candidates[campaign.id] = await pace_db.due_contacts(
                     session, campaign.id, zones, now, want
                 )
         demands = [Demand(c.id, c.priority, len(candidates.get(c.id, []))) for c in campaigns]
@@ -184,7 +181,7 @@ class Pacer:
         cached = self._zones.get(campaign_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        zones = await claims.contact_zones(session, campaign_id)
+        zones = await pace_db.contact_zones(session, campaign_id)
         if zones:
             self._zones[campaign_id] = (time.monotonic() + ZONES_SECONDS, zones)
         return zones
@@ -199,7 +196,7 @@ class Pacer:
         leased: list[Claim] = []
         try:
             async with write_transaction(res.sessions) as session:
-                claimed = await claims.claim(session, chosen, now)
+                claimed = await pace_db.claim(session, chosen, now)
                 granted = await res.concurrency.acquire_many(
                     [
                         (str(c.attempt_id), res.scopes(c.campaign_id, limits[c.campaign_id]))
@@ -208,14 +205,14 @@ class Pacer:
                 )
                 leased = [c for c, ok in zip(claimed, granted, strict=True) if ok]
                 refused = [c for c, ok in zip(claimed, granted, strict=True) if not ok]
-                await claims.release_claims(session, refused, statuses)
+                await pace_db.release_claims(session, refused, statuses)
         except BaseException:
             await res.release_leases([(c.attempt_id, c.campaign_id) for c in leased])
             raise
         delays = await self._send_delays(len(leased))
         await enqueue_many(
             res.redis,
-            "dial",
+            DIAL,
             [
                 NewJob(dial_job_id(item.attempt_id), (item.attempt_id,), delay)
                 for item, delay in zip(leased, delays, strict=True)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns.db import create_engine, session_factory
 from campaigns.group_commit import GroupCommit
+from campaigns.policy import base_policy
 from campaigns.requests import CallSetup
 from campaigns.windows import load_calendars
 from dialer.settings import Settings
@@ -33,8 +34,7 @@ from dialer.telecom.sbapi import SbApiClient
 
 __all__ = [
     "RESOURCES",
-    "Resources",
-    "base_policy",
+    "WorkerResources",
     "call_setup",
     "close_resources",
     "from_ctx",
@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RESOURCES = "resources"
-"""The key of the `Resources` in arq's ctx."""
+"""The key of the `WorkerResources` in arq's ctx."""
 KEEPALIVE = 200
 """Idle connections kept to sb-api and CRMs: enough for the highest rates worth configuring."""
 
@@ -55,7 +55,7 @@ def utc_now() -> datetime:
 
 
 @dataclass
-class Resources:
+class WorkerResources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -67,7 +67,8 @@ class Resources:
     rpc: MttRpcClient | None
     cps: CpsLimiter
     concurrency: ConcurrencyLimiter
-    redial: RedialPolicy
+    policy: RedialPolicy
+    """The service-wide redial policy; campaigns add their overrides to it."""
     setup: CallSetup
     clock: Callable[[], datetime] = utc_now
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -93,12 +94,6 @@ def call_setup(settings: Settings) -> CallSetup:
     )
 
 
-def base_policy(settings: Settings) -> RedialPolicy:
-    """The service-wide redial policy every campaign's overrides apply to."""
-    causes: dict[int | str, str] = dict(settings.cause_map.items())
-    return RedialPolicy(min_listen_seconds=settings.min_listen_seconds).with_causes(causes)
-
-
 def preload_http_stack() -> None:
     """httpcore imports its network backend (anyio, ~100 ms) at the first connection; a dial job
     would pay that after the CPS limiter admitted it, and arrive late among the calls after it."""
@@ -108,7 +103,7 @@ def preload_http_stack() -> None:
 
 async def open_resources(
     settings: Settings, redis: ArqRedis, *, clock: Callable[[], datetime] = utc_now
-) -> Resources:
+) -> WorkerResources:
     preload_http_stack()
     load_calendars(clock())
     engine = create_engine(settings.database)
@@ -129,7 +124,7 @@ async def open_resources(
         raise
     writes = GroupCommit(engine)
     writes.start()
-    return Resources(
+    return WorkerResources(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
@@ -142,13 +137,13 @@ async def open_resources(
         concurrency=ConcurrencyLimiter(
             redis, lease_seconds=settings.final_event_timeout + settings.claim_lease
         ),
-        redial=base_policy(settings),
+        policy=base_policy(settings),
         setup=call_setup(settings),
         clock=clock,
     )
 
 
-async def close_resources(resources: Resources) -> None:
+async def close_resources(resources: WorkerResources) -> None:
     """Stop the background loops, then close what was opened; safe to call twice."""
     tasks, resources.tasks = resources.tasks, []
     for task in tasks:
@@ -161,8 +156,8 @@ async def close_resources(resources: Resources) -> None:
     await resources.engine.dispose()
 
 
-def from_ctx(ctx: Mapping[str, Any]) -> Resources:
+def from_ctx(ctx: Mapping[str, Any]) -> WorkerResources:
     resources = ctx.get(RESOURCES)
-    if not isinstance(resources, Resources):
+    if not isinstance(resources, WorkerResources):
         raise RuntimeError("the worker's on_startup did not run: no resources in ctx")
     return resources

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from dialer.settings import Settings
 from workers.arq_worker import Worker
-from workers.resources import RESOURCES, Resources
+from workers.resources import RESOURCES, WorkerResources
 from workers.settings import on_shutdown, worker_settings
 
 __all__ = ["RESTART_DELAY", "run", "serve"]
@@ -77,7 +77,7 @@ async def _drain(worker: Worker, settings: Settings) -> None:
     """Stop the pacer and taking jobs; give the running ones a bounded time to finish."""
     worker.allow_pick_jobs = False
     resources = worker.ctx.get(RESOURCES)
-    if isinstance(resources, Resources):
+    if isinstance(resources, WorkerResources):
         for task in resources.tasks:
             task.cancel()
     pending = [task for task in worker.tasks.values() if not task.done()]

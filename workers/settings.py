@@ -16,7 +16,7 @@ from typing import Any
 from arq import cron, func
 from arq.connections import RedisSettings
 
-from campaigns import callbacks
+from campaigns.jobs import DELIVER_CALLBACK, DIAL
 from dialer.settings import Settings
 from dialer.telecom.sbapi import SEND_ATTEMPTS
 from workers.callbacks import ARQ_MAX_TRIES, deliver_callback, sweep_callbacks
@@ -73,8 +73,8 @@ class WorkerSettings:
     """Class-level settings arq reads; `worker_settings` adds the per-deployment ones."""
 
     functions = (
-        func(dial, name="dial", max_tries=3),
-        func(deliver_callback, name=callbacks.JOB, max_tries=ARQ_MAX_TRIES),
+        func(dial, name=DIAL, max_tries=3),
+        func(deliver_callback, name=DELIVER_CALLBACK, max_tries=ARQ_MAX_TRIES),
     )
     cron_jobs = (
         cron(sweep, name="sweep", second=set(SWEEP_SECONDS), keep_result=60, timeout=120),

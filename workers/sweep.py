@@ -7,18 +7,19 @@ transaction, so the SQLite write lock is never held across a network call.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns import callbacks, inbox, store, sweeper
+from campaigns import callbacks, inbox, store
+from campaigns import sweep as sweep_db
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
-from campaigns.sweeper import Overdue
+from campaigns.jobs import after_commit
+from campaigns.sweep import Overdue
 from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
-from workers.resources import Resources, from_ctx
+from workers.resources import WorkerResources, from_ctx
 
 __all__ = ["HISTORY_MARGIN", "retry_events", "sweep"]
 
@@ -37,18 +38,18 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     async with write_transaction(res.sessions) as session:
         done["started"] = len(await store.activate_due(session, now=now))
     async with write_transaction(res.sessions) as session:
-        abandoned = await sweeper.abandon_claims(session, now, settings.claim_lease)
+        abandoned = await sweep_db.abandon_claims(session, now, settings.claim_lease)
     await res.release_leases(abandoned)
     done["abandoned"] = len(abandoned)
     async with write_transaction(res.sessions) as session:
-        done["unknown"] = await sweeper.stale_sending(session, now, settings.claim_lease)
+        done["unknown"] = await sweep_db.stale_sending(session, now, settings.claim_lease)
     done["reconciled"], done["lost"] = await _settle_overdue(res, now)
     async with write_transaction(res.sessions) as session:
-        done["expired"] = len(await sweeper.expire_ended(session, now))
+        done["expired"] = len(await sweep_db.expire_ended(session, now))
     async with write_transaction(res.sessions) as session:
-        done["completed"] = len(await sweeper.complete_finished(session, now))
+        done["completed"] = len(await sweep_db.complete_finished(session, now))
     async with write_transaction(res.sessions) as session:
-        done["closed"] = await sweeper.close_orphans(session, now)
+        done["closed"] = await sweep_db.close_orphans(session, now)
     return done
 
 
@@ -56,27 +57,27 @@ async def retry_events(ctx: dict[str, Any]) -> int:
     """Re-apply stored events whose applying failed; how many were applied now."""
     res = from_ctx(ctx)
     applied = await inbox.retry_failed(
-        res.sessions, res.writes.run, base=res.redial, now=res.clock()
+        res.sessions, res.writes.run, base=res.policy, now=res.clock()
     )
     await _after_applying(res, applied)
     return len(applied)
 
 
-async def _settle_overdue(res: Resources, now: datetime) -> tuple[int, int]:
+async def _settle_overdue(res: WorkerResources, now: datetime) -> tuple[int, int]:
     """Overdue calls: reconciled from MTT's call history when it is configured, else lost."""
     async with res.sessions() as session:
-        late = await sweeper.overdue(session, now, res.settings.final_event_timeout)
+        late = await sweep_db.overdue(session, now, res.settings.final_event_timeout)
     if not late:
         return 0, 0
     reconciled = await _reconcile(res, late, now) if res.rpc is not None else set()
     rest = [item.attempt_id for item in late if item.attempt_id not in reconciled]
     async with write_transaction(res.sessions) as session:
-        lost = await sweeper.lose(session, rest, base=res.redial, now=now)
+        lost = await sweep_db.lose(session, rest, base=res.policy, now=now)
     await res.release_leases(lost)
     return len(reconciled), len(lost)
 
 
-async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> set[int]:
+async def _reconcile(res: WorkerResources, late: Sequence[Overdue], now: datetime) -> set[int]:
     """Apply each call's disconnect cause from getCallHistory as its `h` event, through the
     inbox (a real `h` arriving later is then a duplicate); the attempt ids settled so."""
     assert res.rpc is not None  # noqa: S101 - the caller checked
@@ -95,28 +96,31 @@ async def _reconcile(res: Resources, late: Sequence[Overdue], now: datetime) -> 
             str(item.attempt_id)
         )
         if record is not None and record.disconnect_cause is not None:
-            deliveries.append(inbox.read(_hangup_body(item, record), "application/json", {}, now))
+            deliveries.append(inbox.reconciled(_hangup_fields(item, record), now))
     if not deliveries:
         return set()
-    stored = await inbox.store(res.writes.run, deliveries, base=res.redial, now=now)
+    stored = await inbox.store(res.writes.run, deliveries, base=res.policy, now=now)
     applied = [a for r in stored.receipts if isinstance(r, inbox.Receipt) for a in r.applied]
-    await inbox.release_leases(res.concurrency, applied)
-    await callbacks.enqueue(res.redis, stored.callbacks)
+    await after_commit(
+        res.concurrency, res.redis, leases=inbox.leases_of(applied), callbacks=stored.callbacks
+    )
     return {a.attempt_id for a in applied}
 
 
-async def _after_applying(res: Resources, applied: Sequence[AppliedEvent]) -> None:
+async def _after_applying(res: WorkerResources, applied: Sequence[AppliedEvent]) -> None:
     """What the collector does after its commit: free the leases, tell the CRM."""
-    await inbox.release_leases(res.concurrency, applied)
-    await callbacks.notify_applied(res.sessions, res.redis, applied, now=res.clock())
+    recorded = await callbacks.notify_applied(res.sessions, applied, now=res.clock())
+    await after_commit(
+        res.concurrency, res.redis, leases=inbox.leases_of(applied), callbacks=recorded
+    )
 
 
-def _hangup_body(item: Overdue, record: CallRecord) -> bytes:
+def _hangup_fields(item: Overdue, record: CallRecord) -> dict[str, str]:
     """The `h` event MTT would have sent, in its IVR JSON form, marked as reconciled."""
     fields = {
         "id": str(item.attempt_id),
         "CallID": item.call_id or record.call_id or "",
-        "event": f"h_{item.number}_{record.disconnect_cause}_{record.duration}",
+        "event": f"h_{item.phone}_{record.disconnect_cause}_{record.duration}",
         "source": "getCallHistory",
     }
-    return json.dumps({k: v for k, v in fields.items() if v}).encode()
+    return {k: v for k, v in fields.items() if v}

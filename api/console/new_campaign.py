@@ -27,7 +27,7 @@ from api.console.campaign_form import (
 from api.console.guard import Signed, check_csrf, signed_in
 from api.console.upload_store import Upload, UploadStore
 from api.console.web import page
-from api.resources import Resources, ResourcesDep
+from api.resources import ApiResources, ResourcesDep
 from campaigns import exporter, importer, launch
 from campaigns.errors import CampaignError, Invalid
 from campaigns.filereader import Limits
@@ -39,11 +39,11 @@ router = APIRouter(dependencies=[Depends(signed_in), Depends(check_csrf)], inclu
 Token = Annotated[str, Form(max_length=64)]
 
 
-def uploads(resources: Resources) -> UploadStore:
+def uploads(resources: ApiResources) -> UploadStore:
     return UploadStore(resources.settings.data_dir)
 
 
-def _limits(resources: Resources) -> Limits:
+def _limits(resources: ApiResources) -> Limits:
     settings = resources.settings
     return Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_import_rows)
 
@@ -72,7 +72,9 @@ async def new_campaign(request: Request) -> Response:
     return page(request, "new_campaign.html", _context(defaults()))
 
 
-async def _file_context(identity_id: int, resources: Resources, form: FormData) -> dict[str, Any]:
+async def _file_context(
+    identity_id: int, resources: ApiResources, form: FormData
+) -> dict[str, Any]:
     """The file section: a new upload or the one of the token, previewed; errors by field."""
     store = uploads(resources)
     phone_column = _text(form, "phone_column")
@@ -166,7 +168,7 @@ async def create(request: Request, identity: Signed, resources: ResourcesDep) ->
 
 
 def _kept_report(
-    identity_id: int, resources: Resources, campaign_id: int, token: str
+    identity_id: int, resources: ApiResources, campaign_id: int, token: str
 ) -> dict[str, Any]:
     report = uploads(resources).get(identity_id, token).report()
     if report is None or report.get("campaign_id") != campaign_id:

@@ -1,6 +1,6 @@
 """ "Call me": one test call of the campaign being written, to a number the user types.
 
-It is a single call placed by `campaigns.calls.create_call`, the function behind
+It is a single call placed by `campaigns.single_calls.create_call`, the function behind
 `POST /v1/calls`, so it takes the campaign path (pacing, sb-api client, collector). Only the
 calling window is opened all day and one attempt made: the user is waiting by the phone. The
 status fragment polls itself every second until the call has its outcome; its URL is signed
@@ -22,12 +22,12 @@ from api.console.guard import Signed, check_csrf, signed_in
 from api.console.new_campaign import uploads
 from api.console.web import page
 from api.resources import ResourcesDep
-from campaigns import callbacks
-from campaigns.calls import CallSpec, create_call, get_call
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
+from campaigns.jobs import enqueue_callbacks
 from campaigns.preview import preview_file
 from campaigns.sessions import Identity
+from campaigns.single_calls import CallSpec, create_call, get_call
 from campaigns.states import ContactStatus
 from campaigns.tables import Attempt
 
@@ -89,7 +89,7 @@ async def place(request: Request, identity: Signed, resources: ResourcesDep) -> 
         return page(
             request, "_test_call.html", {"problem": "test.refused", "detail": error.message}
         )
-    await callbacks.enqueue(resources.arq, made.callbacks)
+    await enqueue_callbacks(resources.arq, made.callbacks)
     return await _status(request, resources, identity, made.campaign.id)
 
 

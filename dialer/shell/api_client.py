@@ -29,7 +29,7 @@ WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names the wild
 DOWNLOAD_CHUNK = 64 * 1024
 
 
-class ApiError(RuntimeError):
+class ServiceError(RuntimeError):
     """An answer other than 2xx, with the error body of DESIGN §9 when the service sent one."""
 
     def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
@@ -227,24 +227,26 @@ def is_finished(campaign: Mapping[str, Any]) -> bool:
 def _object(answer: httpx.Response) -> dict[str, Any]:
     body = answer.json()
     if not isinstance(body, dict):
-        raise ApiError(answer.status_code, "unexpected_answer", f"{answer.url.path}: not an object")
+        raise ServiceError(
+            answer.status_code, "unexpected_answer", f"{answer.url.path}: not an object"
+        )
     return body
 
 
-def _error(answer: httpx.Response) -> ApiError:
+def _error(answer: httpx.Response) -> ServiceError:
     try:
         body = answer.json()
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return ApiError(
+        return ServiceError(
             answer.status_code,
             str(error.get("code", "error")),
             str(error.get("message", "")),
             error.get("details"),
         )
     text = answer.text[:200].strip() or answer.reason_phrase
-    return ApiError(
+    return ServiceError(
         answer.status_code, "http_error", f"{answer.request.method} {answer.url.path}: {text}"
     )

@@ -32,11 +32,11 @@ from rich.table import Table
 from dialer.settings import Settings
 from dialer.shell.api_client import (
     Action,
-    ApiError,
     DialerClient,
     ExportFormat,
     ExportLevel,
     NoApiKey,
+    ServiceError,
     is_finished,
     local_url,
     progress_of,
@@ -98,7 +98,7 @@ def _client(ctx: typer.Context) -> Iterator[DialerClient]:
     try:
         with DialerClient(base_url, key) as client:
             yield client
-    except ApiError as exc:
+    except ServiceError as exc:
         err.print(str(exc), style="red", markup=False)
         if exc.details:
             err.print(json.dumps(exc.details, ensure_ascii=False, indent=2), markup=False)

@@ -14,7 +14,7 @@ Cause = Annotated[int, Field(ge=1, le=127)]
 Digit = Annotated[int, Field(ge=1, le=9)]
 
 
-class Outcome(StrEnum):
+class Fate(StrEnum):
     """What happens to a call; each maps to the ISUP cause of its final `h` event."""
 
     LISTENED = "listened"
@@ -40,18 +40,18 @@ class PlainFormat(StrEnum):
     """Empty body, `k=v&...` in the query string."""
 
 
-DEFAULT_WEIGHTS: dict[Outcome, float] = {
-    Outcome.LISTENED: 0.55,
-    Outcome.HUNG_UP: 0.08,
-    Outcome.BUSY: 0.10,
-    Outcome.NO_ANSWER: 0.12,
-    Outcome.UNAVAILABLE: 0.08,
-    Outcome.REJECTED: 0.03,
-    Outcome.INVALID: 0.02,
-    Outcome.NETWORK: 0.02,
+DEFAULT_WEIGHTS: dict[Fate, float] = {
+    Fate.LISTENED: 0.55,
+    Fate.HUNG_UP: 0.08,
+    Fate.BUSY: 0.10,
+    Fate.NO_ANSWER: 0.12,
+    Fate.UNAVAILABLE: 0.08,
+    Fate.REJECTED: 0.03,
+    Fate.INVALID: 0.02,
+    Fate.NETWORK: 0.02,
 }
 
-Step = Cause | Outcome
+Step = Cause | Fate
 """One attempt of a scripted number: an outcome name, or a raw cause (16 = listened)."""
 
 
@@ -130,7 +130,7 @@ class SimulatorOptions(BaseModel):
     time_factor: float = Field(
         default=1.0, gt=0, description="multiplies simulated delays (0.01: 100 times faster)"
     )
-    weights: dict[Outcome, float] = Field(
+    weights: dict[Fate, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="relative weights of drawn outcomes",
     )
@@ -182,7 +182,7 @@ class SimulatorOptions(BaseModel):
 
     @field_validator("weights")
     @classmethod
-    def _usable_weights(cls, value: dict[Outcome, float]) -> dict[Outcome, float]:
+    def _usable_weights(cls, value: dict[Fate, float]) -> dict[Fate, float]:
         bad = {str(k): w for k, w in value.items() if w < 0}
         if bad:
             raise ValueError(f"negative outcome weights: {bad}")
@@ -191,15 +191,15 @@ class SimulatorOptions(BaseModel):
         return value
 
 
-def parse_weights(text: str) -> dict[Outcome, float]:
+def parse_weights(text: str) -> dict[Fate, float]:
     """`listened=0.6,busy=0.2` as outcome weights; outcomes left out get none."""
-    weights: dict[Outcome, float] = {}
+    weights: dict[Fate, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, value = item.partition("=")
         try:
-            weights[Outcome(name.strip())] = float(value)
+            weights[Fate(name.strip())] = float(value)
         except ValueError:
-            known = ", ".join(outcome.value for outcome in Outcome)
+            known = ", ".join(outcome.value for outcome in Fate)
             raise ValueError(
                 f"weight {item!r}: expected <outcome>=<number>, outcomes: {known}"
             ) from None

@@ -14,42 +14,42 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from dialer.simulator.options import NumberRule, Outcome
-from dialer.simulator.validation import CallSpec, DtmfAction
+from dialer.simulator.options import Fate, NumberRule
+from dialer.simulator.validation import AcceptedCall, MenuAction
 from dialer.simulator.wire import mtt_time
 
-CAUSES: Mapping[Outcome, int] = {
-    Outcome.LISTENED: 16,
-    Outcome.HUNG_UP: 16,
-    Outcome.BUSY: 17,
-    Outcome.NO_ANSWER: 19,
-    Outcome.UNAVAILABLE: 20,
-    Outcome.REJECTED: 21,
-    Outcome.INVALID: 1,
+CAUSES: Mapping[Fate, int] = {
+    Fate.LISTENED: 16,
+    Fate.HUNG_UP: 16,
+    Fate.BUSY: 17,
+    Fate.NO_ANSWER: 19,
+    Fate.UNAVAILABLE: 20,
+    Fate.REJECTED: 21,
+    Fate.INVALID: 1,
 }
 NETWORK_CAUSES = (34, 41)
-OUTCOME_OF_CAUSE: Mapping[int, Outcome] = {
-    16: Outcome.LISTENED,
-    17: Outcome.BUSY,
-    19: Outcome.NO_ANSWER,
-    20: Outcome.UNAVAILABLE,
-    21: Outcome.REJECTED,
-    1: Outcome.INVALID,
-    34: Outcome.NETWORK,
-    41: Outcome.NETWORK,
+FATE_OF_CAUSE: Mapping[int, Fate] = {
+    16: Fate.LISTENED,
+    17: Fate.BUSY,
+    19: Fate.NO_ANSWER,
+    20: Fate.UNAVAILABLE,
+    21: Fate.REJECTED,
+    1: Fate.INVALID,
+    34: Fate.NETWORK,
+    41: Fate.NETWORK,
 }
-ANSWERED = frozenset({Outcome.LISTENED, Outcome.HUNG_UP})
+ANSWERED = frozenset({Fate.LISTENED, Fate.HUNG_UP})
 
 DIAL_DELAY = (0.5, 2.0)
-RING: Mapping[Outcome | None, tuple[float, float]] = {
-    Outcome.LISTENED: (3.0, 20.0),
-    Outcome.HUNG_UP: (3.0, 20.0),
-    Outcome.BUSY: (1.0, 6.0),
-    Outcome.NO_ANSWER: (20.0, 40.0),
-    Outcome.UNAVAILABLE: (1.0, 5.0),
-    Outcome.REJECTED: (2.0, 10.0),
-    Outcome.INVALID: (0.0, 2.0),
-    Outcome.NETWORK: (0.0, 3.0),
+RING: Mapping[Fate | None, tuple[float, float]] = {
+    Fate.LISTENED: (3.0, 20.0),
+    Fate.HUNG_UP: (3.0, 20.0),
+    Fate.BUSY: (1.0, 6.0),
+    Fate.NO_ANSWER: (20.0, 40.0),
+    Fate.UNAVAILABLE: (1.0, 5.0),
+    Fate.REJECTED: (2.0, 10.0),
+    Fate.INVALID: (0.0, 2.0),
+    Fate.NETWORK: (0.0, 3.0),
     None: (1.0, 10.0),
 }
 HANG_UP_MAX = 2
@@ -75,7 +75,7 @@ def tts_seconds(text: str, speed: float, chars_per_second: float) -> int:
 @dataclass(frozen=True)
 class Decision:
     cause: int
-    outcome: Outcome | None
+    outcome: Fate | None
     """None for a scripted cause that no outcome names (it ends like an unanswered call)."""
     forced: bool
     digit: int | None
@@ -85,23 +85,23 @@ class Decision:
 def decide(
     rule: NumberRule | None,
     attempt: int,
-    weights: Mapping[Outcome, float],
+    weights: Mapping[Fate, float],
     press_rate: float,
-    menu: tuple[DtmfAction, ...],
+    menu: tuple[MenuAction, ...],
     rng: random.Random,
 ) -> Decision:
     """Attempt `attempt` (0-based) of a number: scripted by its rule, else drawn."""
     step = rule.causes[min(attempt, len(rule.causes) - 1)] if rule and rule.causes else None
-    outcome: Outcome | None
+    outcome: Fate | None
     if step is None:
         outcome = rng.choices(list(weights), weights=list(weights.values()))[0]
         cause = _cause_of(outcome, rng)
-    elif isinstance(step, Outcome):
+    elif isinstance(step, Fate):
         outcome, cause = step, _cause_of(step, rng)
     else:
-        outcome, cause = OUTCOME_OF_CAUSE.get(step), step
+        outcome, cause = FATE_OF_CAUSE.get(step), step
     digit, digit_forced = None, False
-    if outcome is Outcome.LISTENED and menu:
+    if outcome is Fate.LISTENED and menu:
         if rule and rule.dtmf is not None:
             digit, digit_forced = (None if rule.dtmf == "none" else rule.dtmf), True
         elif rng.random() < press_rate:
@@ -109,8 +109,8 @@ def decide(
     return Decision(cause, outcome, step is not None, digit, digit_forced)
 
 
-def _cause_of(outcome: Outcome, rng: random.Random) -> int:
-    return rng.choice(NETWORK_CAUSES) if outcome is Outcome.NETWORK else CAUSES[outcome]
+def _cause_of(outcome: Fate, rng: random.Random) -> int:
+    return rng.choice(NETWORK_CAUSES) if outcome is Fate.NETWORK else CAUSES[outcome]
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class CallPlan:
     tts: int
     duration: int
     """Seconds in the callee's `h` event."""
-    action: DtmfAction | None
+    action: MenuAction | None
     transfer: Transfer | None
     started_at: float
     ended_at: float
@@ -146,7 +146,7 @@ class CallPlan:
 
 
 def build_plan(
-    spec: CallSpec,
+    spec: AcceptedCall,
     call_id: str,
     decision: Decision,
     *,
@@ -177,9 +177,9 @@ def build_plan(
     ring_end = started + rng.uniform(*RING[decision.outcome])  # answered, or given up
     action = next((a for a in spec.menu if a.digit == decision.digit), None)
     transfer, left_ivr = None, None
-    if decision.outcome is Outcome.HUNG_UP:
+    if decision.outcome is Fate.HUNG_UP:
         duration = rng.randint(0, max(0, min(HANG_UP_MAX, tts - 1)))
-    elif decision.outcome is not Outcome.LISTENED:
+    elif decision.outcome is not Fate.LISTENED:
         duration = 0
     elif not spec.menu:
         duration = tts

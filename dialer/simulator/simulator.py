@@ -23,8 +23,8 @@ from dialer.simulator.options import Rules, SimulatorOptions
 from dialer.simulator.outcomes import build_plan, decide, seeded, with_faults
 from dialer.simulator.state import SimCall, SimState, WebhookRecord
 from dialer.simulator.tasks import TaskSet
-from dialer.simulator.validation import AccessForbidden, CallSpec, Refusal, validate_call
-from dialer.simulator.webhooks import Delivery, Senders
+from dialer.simulator.validation import AcceptedCall, AccessForbidden, Declined, validate_call
+from dialer.simulator.webhooks import Deliverer, Senders
 from dialer.simulator.wire import encode
 
 UNAUTHORIZED = {"message": "unauthorized"}
@@ -62,7 +62,7 @@ class Simulator:
         self._call_ids = itertools.count(first)
         self._token = settings.webhook_token.get_secret_value()
         self._senders: Senders | None = None
-        self._delivery: Delivery | None = None
+        self._delivery: Deliverer | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -76,8 +76,8 @@ class Simulator:
             await senders.aclose()
             self._senders = self._delivery = None
 
-    def _new_delivery(self, senders: Senders) -> Delivery:
-        return Delivery(
+    def _new_delivery(self, senders: Senders) -> Deliverer:
+        return Deliverer(
             senders,
             self.tasks,
             self.state.stats,
@@ -151,7 +151,7 @@ class Simulator:
         if isinstance(verdict, AccessForbidden):
             stats.rejected += 1
             return HttpAnswer(200, FORBIDDEN)
-        if isinstance(verdict, Refusal):
+        if isinstance(verdict, Declined):
             stats.rejected += 1
             return HttpAnswer(200, self._refusal(verdict))
         call = self._accept(verdict, received_at, now)
@@ -162,13 +162,13 @@ class Simulator:
         delay = options.timeout_delay or self.settings.sb_timeout + 5.0
         return HttpAnswer(200, success, hold=delay)
 
-    def _refusal(self, refusal: Refusal) -> dict[str, Any]:
+    def _refusal(self, refusal: Declined) -> dict[str, Any]:
         result = {"success": 0, "error": refusal.error}
         if refusal.mess_id is None:
             return {"result": result, "id": self._next_call_id()}
         return {"result": result, "id": refusal.mess_id, "CallID": self._next_call_id()}
 
-    def _accept(self, spec: CallSpec, received_at: datetime, now: float) -> SimCall:
+    def _accept(self, spec: AcceptedCall, received_at: datetime, now: float) -> SimCall:
         options = self.options
         call_id = self._next_call_id()
         attempt = self.state.next_attempt(spec.b_number)

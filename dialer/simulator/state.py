@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from dialer.simulator.options import SimulatorOptions
 from dialer.simulator.outcomes import ANSWERED, CallPlan, PlannedEvent
-from dialer.simulator.validation import CallSpec
+from dialer.simulator.validation import AcceptedCall
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "dropped"]
 
@@ -47,7 +47,7 @@ class WebhookRecord:
 
 @dataclass
 class SimCall:
-    spec: CallSpec
+    spec: AcceptedCall
     call_id: str
     attempt: int
     plan: CallPlan

@@ -33,14 +33,14 @@ MessId = str | int | float
 
 
 @dataclass(frozen=True)
-class DtmfAction:
+class MenuAction:
     digit: int
     type: Literal["notify", "transfer"]
     value: str
 
 
 @dataclass(frozen=True)
-class CallSpec:
+class AcceptedCall:
     """An accepted request: everything the call plan needs."""
 
     mess_id: MessId
@@ -54,7 +54,7 @@ class CallSpec:
     voice: str
     emotion: str
     speed: float
-    menu: tuple[DtmfAction, ...] = ()
+    menu: tuple[MenuAction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,14 @@ class AccessForbidden:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Declined:
     """`success: 0`; `mess_id` is None when the request had none (the id is then a CallID)."""
 
     error: str
     mess_id: MessId | None
 
 
-class _Refused(Exception):
+class _Invalid(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
@@ -78,7 +78,7 @@ class _Refused(Exception):
 
 def validate_call(
     body: object, *, method: str, ivr_method: str, sip_id: str, allow_http_notify: bool
-) -> CallSpec | AccessForbidden | Refusal:
+) -> AcceptedCall | AccessForbidden | Declined:
     """Checks in the order MTT evidently applies them: method, messId, account, fields."""
     if not isinstance(body, dict) or body.get("method") not in (method, ivr_method):
         return AccessForbidden()
@@ -86,11 +86,11 @@ def validate_call(
     data = body.get("data")
     mess_id = _mess_id(data)
     if not isinstance(data, dict) or mess_id is None:
-        return Refusal(MESS_ID_ERROR, None)
+        return Declined(MESS_ID_ERROR, None)
     try:
         spec = _spec(body, data, mess_id, ivr, sip_id, allow_http_notify)
-    except _Refused as refused:
-        return Refusal(refused.error, mess_id)
+    except _Invalid as refused:
+        return Declined(refused.error, mess_id)
     return spec
 
 
@@ -101,20 +101,20 @@ def _spec(
     ivr: bool,
     sip_id: str,
     allow_http_notify: bool,
-) -> CallSpec:
+) -> AcceptedCall:
     if str(data.get("sip_id")) != sip_id:
-        raise _Refused(SIP_ID_ERROR)
+        raise _Invalid(SIP_ID_ERROR)
     b_number = data.get("b_number")
     if not _is_e164(b_number):
-        raise _Refused(B_NUMBER_ERROR)
+        raise _Invalid(B_NUMBER_ERROR)
     a_number = data.get("a_number")
     if a_number is None and not ivr:
         a_number = sip_id
     if not _is_e164(a_number):
-        raise _Refused(A_NUMBER_ERROR)
+        raise _Invalid(A_NUMBER_ERROR)
     text = data.get("messText")
     if not isinstance(text, str) or not text.strip():
-        raise _Refused(MESS_TEXT_ERROR)
+        raise _Invalid(MESS_TEXT_ERROR)
     lang = data.get("langCode", data.get("lang_code", "ru-RU"))
     voice = data.get("voice_name", "erkanyavas")
     emotion = data.get("emotion", "neutral")
@@ -123,7 +123,7 @@ def _spec(
     _allowed("emotion", emotion, EMOTIONS)
     speed = _speed(data.get("speed_speech", 1.0))
     menu = _menu(data.get("dtmf", body.get("dtmf")), allow_http_notify) if ivr else ()
-    return CallSpec(
+    return AcceptedCall(
         mess_id=mess_id,
         method=str(body["method"]),
         ivr=ivr,
@@ -152,7 +152,7 @@ def _is_e164(value: object) -> bool:
 
 def _allowed(field: str, value: object, allowed: frozenset[str]) -> None:
     if value not in allowed:
-        raise _Refused(f'"{field}" value is not allowed')  # ours
+        raise _Invalid(f'"{field}" value is not allowed')  # ours
 
 
 def _speed(value: object) -> float:
@@ -163,36 +163,36 @@ def _speed(value: object) -> float:
         except ValueError:
             speed = -1.0
     if not 0.1 <= speed <= 3.0:
-        raise _Refused('"speed_speech" value is not allowed')  # ours
+        raise _Invalid('"speed_speech" value is not allowed')  # ours
     return speed
 
 
-def _menu(value: object, allow_http_notify: bool) -> tuple[DtmfAction, ...]:
+def _menu(value: object, allow_http_notify: bool) -> tuple[MenuAction, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or len(value) > MAX_MENU:
-        raise _Refused(DTMF_ERROR)
+        raise _Invalid(DTMF_ERROR)
     actions = tuple(_action(item, allow_http_notify) for item in value)
     if len({action.digit for action in actions}) != len(actions):
-        raise _Refused(DTMF_ERROR)
+        raise _Invalid(DTMF_ERROR)
     return actions
 
 
-def _action(item: object, allow_http_notify: bool) -> DtmfAction:
+def _action(item: object, allow_http_notify: bool) -> MenuAction:
     if not isinstance(item, dict):
-        raise _Refused(DTMF_ERROR)
+        raise _Invalid(DTMF_ERROR)
     digit, kind, value = item.get("dtmf_id"), item.get("type"), item.get("value")
     if isinstance(digit, bool) or _DIGIT.fullmatch(str(digit)) is None:
-        raise _Refused(DTMF_ERROR)
+        raise _Invalid(DTMF_ERROR)
     if kind == "notify":
         if not _notify_url_ok(value, allow_http_notify):
-            raise _Refused(NOTIFY_ERROR)
-        return DtmfAction(int(str(digit)), "notify", str(value))
+            raise _Invalid(NOTIFY_ERROR)
+        return MenuAction(int(str(digit)), "notify", str(value))
     if kind == "transfer":
         if not _is_e164(value):
-            raise _Refused(TRANSFER_ERROR)
-        return DtmfAction(int(str(digit)), "transfer", str(value))
-    raise _Refused(DTMF_ERROR)
+            raise _Invalid(TRANSFER_ERROR)
+        return MenuAction(int(str(digit)), "transfer", str(value))
+    raise _Invalid(DTMF_ERROR)
 
 
 def _notify_url_ok(value: object, allow_http: bool) -> bool:

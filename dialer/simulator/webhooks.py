@@ -1,4 +1,4 @@
-"""Delivery of webhooks to the receivers, with bounded redelivery after a failure."""
+"""Deliverer of webhooks to the receivers, with bounded redelivery after a failure."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ class _Closed(Exception):
     """The receiver hung up before it answered."""
 
 
-class Delivery:
+class Deliverer:
     """The first try runs inline, so a healthy receiver sees events in the planned order;
     redeliveries run in the background so that one failing receiver delays nothing else."""
 

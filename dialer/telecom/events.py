@@ -78,7 +78,7 @@ _GRAMMAR = {
 
 
 @dataclass(frozen=True)
-class Event:
+class MttEvent:
     """One MTT event; `fields` keeps the raw key/values as delivered (JSON scalars as text)."""
 
     kind: EventKind
@@ -117,7 +117,7 @@ class Event:
 @dataclass(frozen=True)
 class ParsedBody:
     format: BodyFormat
-    events: tuple[Event, ...]
+    events: tuple[MttEvent, ...]
 
 
 def parse_body(body: bytes, content_type: str | None, query: Mapping[str, str]) -> ParsedBody:
@@ -258,7 +258,12 @@ def _record(obj: Mapping[str, object]) -> Record:
     }
 
 
-def _event(record: Record) -> Event:
+def event_of(record: Mapping[str, str]) -> MttEvent:
+    """One event from its fields, checked as one read from a body is."""
+    return _event(dict(record))
+
+
+def _event(record: Record) -> MttEvent:
     known: dict[str, str] = {}
     for key, value in record.items():
         if _FORBIDDEN_CHARS.search(key) or _FORBIDDEN_CHARS.search(value):
@@ -277,7 +282,7 @@ def _event(record: Record) -> Event:
     leg = Leg.TRANSFER if (_present(known.get("type")) or "").lower() == "transfer" else Leg.CALLEE
     if kind is EventKind.NOTIFY and leg is Leg.TRANSFER:
         raise EventParseError(f"field 'event' value {_show(event_text)} cannot be type=transfer")
-    return Event(
+    return MttEvent(
         kind=kind,
         leg=leg,
         mess_id=mess_id,

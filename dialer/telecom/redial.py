@@ -32,9 +32,10 @@ _HOUR = 3600
 _DAY = 24 * _HOUR
 
 
-class Outcome(StrEnum):
-    """Every final contact outcome of DESIGN §5.4; the policy reaches those up to `expired`, the
-    call path the rest."""
+class Ending(StrEnum):
+    """How the redial policy ends a contact's calling: its last call's category, or `expired`
+    when the calling window never opens again. The campaign's contact outcomes
+    (campaigns.states.Outcome) hold these and the call path's own."""
 
     LISTENED = "listened"
     HUNG_UP = "hung_up"
@@ -46,15 +47,11 @@ class Outcome(StrEnum):
     ROUTE_ERROR = "route_error"
     NETWORK_ERROR = "network_error"
     EXPIRED = "expired"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    DNC = "dnc"
-    CANCELLED = "cancelled"
 
 
-OUTCOME_OF: Mapping[Category, Outcome] = MappingProxyType(
+ENDING_OF: Mapping[Category, Ending] = MappingProxyType(
     {
-        category: Outcome.NETWORK_ERROR if category is Category.NETWORK else Outcome(category.value)
+        category: Ending.NETWORK_ERROR if category is Category.NETWORK else Ending(category.value)
         for category in Category
     }
 )
@@ -160,7 +157,7 @@ class RedialPolicy:
 
 @dataclass(frozen=True)
 class Final:
-    outcome: Outcome
+    ending: Ending
     category: Category
 
 
@@ -230,7 +227,7 @@ def _follow(
         raise ValueError(
             f"attempts and network_attempts must be ≥ 0, got {attempts}, {network_attempts}"
         )
-    final = Final(OUTCOME_OF[category], category)
+    final = Final(ENDING_OF[category], category)
     rule = policy.rules[category]
     earlier = sum(1 for previous in history if previous == category)
     if not rule.delays:
@@ -245,5 +242,5 @@ def _follow(
         delay = rule.delays[min(earlier, len(rule.delays) - 1)]
     at = next_opening(now + timedelta(seconds=delay))
     if at is None:
-        return Final(Outcome.EXPIRED, category)
+        return Final(Ending.EXPIRED, category)
     return Redial(at, category, rule.counts)

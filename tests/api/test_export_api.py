@@ -60,7 +60,7 @@ async def called_campaign(api: httpx.AsyncClient, sessions: Sessions) -> int:
             make_attempt(
                 contact_id=first,
                 campaign_id=campaign_id,
-                number="79100000001",
+                phone="79100000001",
                 state="finished",
                 call_id="00035c7d92bb0971",
                 cause=16,

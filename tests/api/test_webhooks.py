@@ -24,11 +24,10 @@ from api.app import create_app, uvicorn_log_config
 from api.resources import app_resources
 from api.webhooks import MAX_BODY_BYTES, MaskWebhookToken, mask_token
 from campaigns import inbox as inbox_module
-from campaigns.apply import AppliedEvent, Call
+from campaigns.apply import AppliedEvent, CallRows
 from campaigns.tables import Attempt, Contact, Dnc, Event
 from dialer.settings import Settings
-from dialer.telecom.events import BodyFormat
-from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.events import BodyFormat, MttEvent
 from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.api.conftest import WEBHOOK_TOKEN
 from tests.factories import insert_call
@@ -251,7 +250,7 @@ async def test_the_final_event_releases_the_concurrency_lease(
 ) -> None:
     attempt = await insert_call(sessions, contact={"phone": PHONE})
     resources = app_resources(app)
-    limiter = resources.limiter
+    limiter = resources.concurrency
     scopes = [
         ConcurrencyLimiter.global_scope(5),
         ConcurrencyLimiter.campaign_scope(attempt.campaign_id, 5),
@@ -270,7 +269,7 @@ async def test_a_crash_in_apply_answers_500_and_keeps_the_event(
 ) -> None:
     attempt = await insert_call(sessions, contact={"phone": PHONE})
 
-    def crash(session: Session, event: MttEvent, call: Call, **_: Any) -> AppliedEvent:
+    def crash(session: Session, event: MttEvent, call: CallRows, **_: Any) -> AppliedEvent:
         raise RuntimeError("apply crashed")
 
     monkeypatch.setattr(inbox_module, "apply_event", crash)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns.apply import AppliedEvent, apply_event, load_call, load_calls
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Contact, Dnc
-from dialer.telecom.events import Event, parse_body
+from dialer.telecom.events import MttEvent, parse_body
 from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, insert_call, make_attempt
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.any_db
 
 def mtt(
     event: str, attempt_id: int | None, *, call_id: str | None = CALL_ID, **extra: str
-) -> Event:
+) -> MttEvent:
     """One event as MTT's IVR JSON delivers it."""
     record: dict[str, Any] = {"date_time": "2026-11-25-12-01-00", "event": event, **extra}
     if attempt_id is not None:
@@ -42,7 +42,7 @@ def mtt(
     return parsed
 
 
-def ivr_example(attempt_id: int) -> list[Event]:
+def ivr_example(attempt_id: int) -> list[MttEvent]:
     """The reference's full IVR example in its printed order: the callee's h comes last."""
     return [
         mtt(f"o_{PHONE}", attempt_id, date_time="2019-03-29-11-37-13"),
@@ -52,7 +52,7 @@ def ivr_example(attempt_id: int) -> list[Event]:
     ]
 
 
-async def apply(sessions: Sessions, event: Event, *, now: Any = NOW) -> AppliedEvent:
+async def apply(sessions: Sessions, event: MttEvent, *, now: Any = NOW) -> AppliedEvent:
     async with write_transaction(sessions) as session:
         (call,) = await session.run_sync(load_calls, [event])
         assert call is not None
@@ -188,7 +188,7 @@ async def lost_call(sessions: Sessions, earlier_cause: int | None) -> Attempt:
     )
     async with write_transaction(sessions) as session:
         second = make_attempt(
-            contact_id=first.contact_id, campaign_id=first.campaign_id, number=PHONE, state="lost"
+            contact_id=first.contact_id, campaign_id=first.campaign_id, phone=PHONE, state="lost"
         )
         session.add(second)
         await session.flush()
@@ -217,7 +217,7 @@ async def test_late_hangup_after_a_newer_attempt_changes_only_the_attempt(
 ) -> None:
     lost = await lost_call(sessions, earlier_cause=None)
     async with write_transaction(sessions) as session:
-        newer = make_attempt(contact_id=lost.contact_id, campaign_id=lost.campaign_id, number=PHONE)
+        newer = make_attempt(contact_id=lost.contact_id, campaign_id=lost.campaign_id, phone=PHONE)
         session.add(newer)
     _, before = await load(sessions, lost.id)
     await apply(sessions, mtt(f"h_{PHONE}_16_30", lost.id))

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
+from campaigns.jobs import DELIVER_CALLBACK, after_commit, callback_job_id
 from campaigns.signing import TOLERANCE, sign, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign, Contact
@@ -331,12 +332,13 @@ async def test_notify_applied_records_and_enqueues_one_job_each(
 ) -> None:
     call = await settled_call(sessions)
     events = [applied(call, outcome="listened", digit=1)]
-    ids = await callbacks.notify_applied(sessions, arq_pool, events, now=T0)
-    again = await callbacks.notify_applied(sessions, arq_pool, events, now=T0)
+    ids = await callbacks.notify_applied(sessions, events, now=T0)
+    await after_commit(None, arq_pool, callbacks=ids)
+    again = await callbacks.notify_applied(sessions, events, now=T0)
     assert (len(ids), again) == (2, [])
-    jobs = await arq_pool.queued_jobs()
-    assert {job.job_id for job in jobs} == {callbacks.job_id(i) for i in ids}
-    assert {job.function for job in jobs} == {callbacks.JOB}
+    queued = await arq_pool.queued_jobs()
+    assert {job.job_id for job in queued} == {callback_job_id(i) for i in ids}
+    assert {job.function for job in queued} == {DELIVER_CALLBACK}
 
 
 class _BrokenQueue:
@@ -347,7 +349,8 @@ class _BrokenQueue:
 async def test_notify_applied_never_raises(sessions: Sessions) -> None:
     call = await settled_call(sessions)
     events = [applied(call, outcome="listened")]
-    assert await callbacks.notify_applied(sessions, _BrokenQueue(), events, now=T0) == []
+    ids = await callbacks.notify_applied(sessions, events, now=T0)
+    await after_commit(None, _BrokenQueue(), callbacks=ids)
     async with sessions() as session:
         contact = await session.get_one(Contact, call.contact_id)
     assert contact.outcome == "listened"

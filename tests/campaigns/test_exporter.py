@@ -79,7 +79,7 @@ async def _attempt(
         attempt = Attempt(
             contact_id=contact_id,
             campaign_id=contact.campaign_id,
-            number=contact.phone,
+            phone=contact.phone,
             claimed_at=NOW,
             **fields,
         )

@@ -18,21 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from campaigns import inbox as inbox_module
-from campaigns.apply import AppliedEvent, Call, apply_event
+from campaigns.apply import AppliedEvent, CallRows, apply_event
 from campaigns.db import Writes, write_transaction
 from campaigns.inbox import (
     MAX_EVENTS,
-    Delivery,
     Receipt,
+    WebhookDelivery,
+    leases_of,
     read,
-    release_leases,
     retry_failed,
     store,
 )
 from campaigns.inbox_writer import InboxWriter
+from campaigns.jobs import after_commit
 from campaigns.tables import Attempt, Contact, Event
 from dialer.shell.redis_server import free_port
-from dialer.telecom.events import Event as MttEvent
+from dialer.telecom.events import MttEvent
 from dialer.telecom.limiters import ConcurrencyLimiter, Scope
 from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, insert_call
@@ -52,11 +53,11 @@ def body(event: str, attempt: Attempt | int, **extra: str) -> bytes:
     return json.dumps(record | {"event": event} | extra).encode()
 
 
-def delivery(raw: bytes, content_type: str | None = "application/json") -> Delivery:
+def delivery(raw: bytes, content_type: str | None = "application/json") -> WebhookDelivery:
     return read(raw, content_type, {}, T0)
 
 
-async def stored(sessions: Sessions, deliveries: list[Delivery]) -> list[Receipt]:
+async def stored(sessions: Sessions, deliveries: list[WebhookDelivery]) -> list[Receipt]:
     """`store` through a `Writes` of the sessions' engine, as the API's inbox runs it."""
     writes = Writes(sessions.kw["bind"])
     try:
@@ -83,7 +84,7 @@ def crash_on(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     ids: set[int] = set()
     original = apply_event
 
-    def crashing(session: Session, event: MttEvent, call: Call, **kwargs: Any) -> AppliedEvent:
+    def crashing(session: Session, event: MttEvent, call: CallRows, **kwargs: Any) -> AppliedEvent:
         if call.attempt.id in ids:
             raise RuntimeError(f"boom on attempt {call.attempt.id}")
         return original(session, event, call, **kwargs)
@@ -333,7 +334,7 @@ async def limiter(redis_client: aioredis.Redis) -> ConcurrencyLimiter:
 
 @pytest.fixture
 async def inbox(writes: Writes, limiter: ConcurrencyLimiter) -> AsyncIterator[InboxWriter]:
-    running = InboxWriter(writes.run, base=BASE, leases=limiter, clock=lambda: NOW).running()
+    running = InboxWriter(writes.run, base=BASE, concurrency=limiter, clock=lambda: NOW).running()
     async with running as started:
         yield started
 
@@ -356,7 +357,7 @@ async def test_concurrent_bodies_are_committed_together(
         await insert_call(sessions, contact={"phone": f"7910000{n:04d}"}) for n in range(40)
     ]
     receipts = await asyncio.gather(
-        *(inbox.receive(body(f"o_{a.number}", a), "application/json", {}) for a in attempts)
+        *(inbox.receive(body(f"o_{a.phone}", a), "application/json", {}) for a in attempts)
     )
     assert [r.stored for r in receipts] == [1] * 40
     assert inbox.stats.deliveries == 40
@@ -394,9 +395,9 @@ async def test_release_leases_frees_each_finished_call(
     attempt = await insert_call(sessions)
     assert await limiter.acquire(str(attempt.id), scopes(attempt))
     kept = AppliedEvent(attempt.id, attempt.campaign_id, attempt.contact_id, None, None, False)
-    await release_leases(limiter, [kept])
+    await after_commit(limiter, None, leases=leases_of([kept]))
     before = await holders(limiter, attempt)
-    await release_leases(limiter, [kept, replace(kept, release_lease=True)])
+    await after_commit(limiter, None, leases=leases_of([kept, replace(kept, release_lease=True)]))
     assert before == [[str(attempt.id)], [str(attempt.id)]]
     assert await holders(limiter, attempt) == [[], []]
 
@@ -408,7 +409,7 @@ async def test_redis_down_does_not_fail_a_final_event(
     dead = aioredis.Redis(host="127.0.0.1", port=free_port())
     try:
         leases = ConcurrencyLimiter(dead, lease_seconds=60)
-        async with InboxWriter(writes.run, base=BASE, leases=leases).running() as inbox:
+        async with InboxWriter(writes.run, base=BASE, concurrency=leases).running() as inbox:
             with caplog.at_level(logging.WARNING, logger="dialer.telecom.limiters"):
                 receipt = await inbox.receive(body(f"h_{PHONE}_16_9", attempt), None, {})
                 await inbox.settled()
@@ -419,6 +420,22 @@ async def test_redis_down_does_not_fail_a_final_event(
 
 
 async def test_receive_outside_running_is_refused(writes: Writes) -> None:
-    closed = InboxWriter(writes.run, base=BASE, leases=None)
+    closed = InboxWriter(writes.run, base=BASE, concurrency=None)
     with pytest.raises(RuntimeError, match="not running"):
         await closed.receive(b"event=o_1&id=1", None, {})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "7", "CallID": "AbC-1", "event": "h_79160000001_16_12", "source": "getCallHistory"},
+        {"id": "7", "event": "h_79160000001_34_0"},
+        {"id": "7", "event": "h_79160000001_500_0"},
+        {"event": "h_79160000001_16_1"},
+    ],
+)
+def test_a_reconciled_event_is_what_its_json_body_would_read_as(fields: dict[str, str]) -> None:
+    """Built from its fields, not parsed back from JSON, yet the same delivery (and dedup key,
+    so the real event arriving later is a duplicate), bad values refused alike."""
+    built = inbox_module.reconciled(fields, T0)
+    assert built == inbox_module.read(json.dumps(fields).encode(), "application/json", {}, T0)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from campaigns.matching import MATCHED, MatchStatus, match_event
-from dialer.telecom.events import Event, parse_body
+from dialer.telecom.events import MttEvent, parse_body
 
 NUMBER = "79101234567"
 OTHER = "79107654321"
@@ -16,7 +16,7 @@ CALL_ID = "00035c7d92bb0971"
 OTHER_CALL = "00035c7d92bb0aaa"
 
 
-def event(text: str, call_id: str | None = CALL_ID, **extra: str) -> Event:
+def event(text: str, call_id: str | None = CALL_ID, **extra: str) -> MttEvent:
     """One event as MTT sends it, naming attempt 7 by its messId."""
     record = {"date_time": "2026-11-25-12-01-00", "id": "7", "event": text, **extra}
     if call_id is not None:
@@ -78,7 +78,7 @@ def event(text: str, call_id: str | None = CALL_ID, **extra: str) -> Event:
         ),
     ],
 )
-def test_match_event(case: str, received: Event, known: str | None, reason: str | None) -> None:
+def test_match_event(case: str, received: MttEvent, known: str | None, reason: str | None) -> None:
     verdict = match_event(received, call_id=known, number=NUMBER)
     if reason is None:
         assert verdict == MATCHED, case

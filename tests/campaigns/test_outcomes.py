@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from campaigns.outcomes import Settlement, settle_finished, settle_lost, write_settlement
+from campaigns.contact_status import write_settlement
+from campaigns.outcomes import Settlement, settle_finished, settle_lost
 from dialer.telecom.causes import Category
 from dialer.telecom.redial import RedialPolicy
 from tests.factories import T0, make_campaign, make_contact

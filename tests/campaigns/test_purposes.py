@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from campaigns.frequency import IN_FLIGHT_RETRY, calendar_periods, debt_capped_until
-from campaigns.outcomes import policy_of
+from campaigns.policy import policy_of
 from campaigns.purposes import TRANSACTIONAL_REDIAL, Caps
 from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values
 from campaigns.tables import Campaign

@@ -391,7 +391,7 @@ class Cluster:
             )
             return [
                 AttemptRow(
-                    a.id, a.contact_id, a.number, a.state, a.sent_at is not None, a.cause, a.error
+                    a.id, a.contact_id, a.phone, a.state, a.sent_at is not None, a.cause, a.error
                 )
                 for a in rows
             ]

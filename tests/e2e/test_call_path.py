@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.sweeper import ABANDONED
+from campaigns.sweep import ABANDONED
 from tests.e2e.cluster import A_NUMBER, AttemptRow, Cluster, busiest_second, eventually
 
 pytestmark = pytest.mark.slow

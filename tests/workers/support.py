@@ -15,7 +15,7 @@ from campaigns.tables import Attempt, Campaign, Contact
 from dialer.settings import Settings
 from dialer.telecom.sbapi import RetryPolicy, SbApiClient
 from tests.dialer.simulator.harness import Rig, make_settings
-from workers.resources import RESOURCES, Resources, open_resources
+from workers.resources import RESOURCES, WorkerResources, open_resources
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 """A Wednesday, 12:00 in Moscow."""
@@ -65,8 +65,8 @@ async def worker_ctx(settings: Settings, redis: ArqRedis, clock: Clock) -> dict[
     return {"redis": redis, RESOURCES: resources}
 
 
-def resources_of(ctx: dict[str, Any]) -> Resources:
-    resources: Resources = ctx[RESOURCES]
+def resources_of(ctx: dict[str, Any]) -> WorkerResources:
+    resources: WorkerResources = ctx[RESOURCES]
     return resources
 
 

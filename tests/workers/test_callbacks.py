@@ -26,6 +26,7 @@ from api.app import create_app
 from campaigns import callbacks
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
+from campaigns.jobs import DELIVER_CALLBACK, callback_job_id
 from campaigns.signing import SIGNATURE_HEADER, verify
 from campaigns.stats import campaign_stats
 from campaigns.tables import Attempt, Callback, Campaign
@@ -36,7 +37,7 @@ from tests.factories import T0, insert_call
 from tests.loopback_http import serving
 from tests.workers.support import settings_for
 from workers import callbacks as jobs
-from workers.resources import RESOURCES, Resources, close_resources, open_resources
+from workers.resources import RESOURCES, WorkerResources, close_resources, open_resources
 
 Sessions = async_sessionmaker[AsyncSession]
 GLOBAL_SECRET = "global-callback-secret"
@@ -139,7 +140,7 @@ async def test_the_campaign_secret_wins(
 async def test_each_try_signs_the_time_it_is_made(
     ctx: dict[str, Any], sessions: Sessions, crm: LoopbackServer
 ) -> None:
-    resources: Resources = ctx[RESOURCES]
+    resources: WorkerResources = ctx[RESOURCES]
     resources.clock = lambda: T0
     callback_id = await pending_callback(sessions, crm_url(crm))
     await jobs.deliver_callback(ctx, callback_id)
@@ -324,7 +325,7 @@ async def test_the_sweep_reports_outcomes_settled_elsewhere_and_requeues(
         state="rejected",
     )
     lost = await pending_callback(sessions, "https://crm.example/hook")
-    resources: Resources = ctx[RESOURCES]
+    resources: WorkerResources = ctx[RESOURCES]
     resources.clock = lambda: T0 + jobs.STALE_AFTER * 2
     result = await jobs.sweep_callbacks(ctx)
     assert result == {"recorded": 1, "requeued": 1}
@@ -332,7 +333,7 @@ async def test_the_sweep_reports_outcomes_settled_elsewhere_and_requeues(
         keys = set((await session.scalars(select(Callback.dedup_key))).all())
     assert f"outcome:{settled.contact_id}" in keys
     queued = {job.job_id for job in await arq_pool.queued_jobs()}
-    assert callbacks.job_id(lost) in queued
+    assert callback_job_id(lost) in queued
     assert len(queued) == 2
 
 
@@ -347,7 +348,9 @@ async def run_worker(ctx: dict[str, Any]) -> None:
     """A real arq worker in burst mode: runs the queue, deferred retries included, until empty.
     It uses the test's pool, which the fixture closes (arq's own close is deprecated redis)."""
     worker = Worker(
-        functions=[func(jobs.deliver_callback, name=callbacks.JOB, max_tries=jobs.ARQ_MAX_TRIES)],
+        functions=[
+            func(jobs.deliver_callback, name=DELIVER_CALLBACK, max_tries=jobs.ARQ_MAX_TRIES)
+        ],
         redis_pool=ctx["redis"],
         ctx=dict(ctx),
         burst=True,

@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns.claims import Due
+from campaigns.pace import Due
 from dialer.telecom.limiters import ConcurrencyLimiter
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
 from tests.workers.conftest import PacerFactory

@@ -29,6 +29,6 @@ async def test_a_primorye_mobile_is_claimed_at_eight_its_time_not_at_nine_pm_mos
         assert await pacer.tick(EVENING) == []
         assert await attempts(sessions) == []
         claimed = await pacer.tick(NIGHT)
-    assert [(a.id, a.number, a.claimed_at) for a in await attempts(sessions)] == [
+    assert [(a.id, a.phone, a.claimed_at) for a in await attempts(sessions)] == [
         (claimed[0], "79011340000", NIGHT)
     ]

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from dialer.settings import Settings
 from dialer.shell import local_secrets
-from dialer.shell.api_client import ApiError, DialerClient, NoApiKey, local_url, resolve_api_key
+from dialer.shell.api_client import DialerClient, NoApiKey, ServiceError, local_url, resolve_api_key
 from dialer.shell.campaign_cli import campaign_body
 
 
@@ -59,7 +59,7 @@ def test_error_body_of_the_contract_becomes_the_error() -> None:
         "error": {"code": "conflict", "message": "campaign 7 is completed", "details": {"a": 1}}
     }
     client = answering(409, json.dumps(body).encode(), "application/json")
-    with client, pytest.raises(ApiError) as caught:
+    with client, pytest.raises(ServiceError) as caught:
         client.change("7", "start")
     error = caught.value
     assert (error.status, error.code, error.message, error.details) == (
@@ -69,7 +69,10 @@ def test_error_body_of_the_contract_becomes_the_error() -> None:
 
 
 def test_an_answer_without_the_error_body_still_names_the_request() -> None:
-    with answering(502, b"Bad Gateway", "text/plain") as client, pytest.raises(ApiError) as caught:
+    with (
+        answering(502, b"Bad Gateway", "text/plain") as client,
+        pytest.raises(ServiceError) as caught,
+    ):
         client.campaign("3")
     assert str(caught.value) == "HTTP 502 http_error: GET /v1/campaigns/3: Bad Gateway"
 

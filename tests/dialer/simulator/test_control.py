@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from dialer.settings import Settings
 from dialer.shell.simulate_cli import simulate
 from dialer.simulator import server
-from dialer.simulator.options import Outcome, PlainFormat, SimulatorOptions
+from dialer.simulator.options import Fate, PlainFormat, SimulatorOptions
 from dialer.simulator.server import listen_address
 from tests.dialer.simulator.harness import http_client, plain_body, start_rig
 
@@ -202,7 +202,7 @@ def test_the_command_builds_options_and_runs(
     expected: dict[str, Any] = {
         "seed": 9,
         "time_factor": 0.5,
-        "weights": {Outcome.BUSY: 1.0},
+        "weights": {Fate.BUSY: 1.0},
         "allow_http_notify": False,
         "plain_format": PlainFormat.QUERY,
         "cps_limit": 20,

@@ -1,4 +1,4 @@
-"""Outcome draws and call timelines, as pure functions."""
+"""Fate draws and call timelines, as pure functions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dialer.simulator.options import DEFAULT_WEIGHTS, NumberRule, Outcome, Rules
+from dialer.simulator.options import DEFAULT_WEIGHTS, Fate, NumberRule, Rules
 from dialer.simulator.outcomes import (
     CallPlan,
     Decision,
@@ -18,7 +18,7 @@ from dialer.simulator.outcomes import (
     tts_seconds,
     with_faults,
 )
-from dialer.simulator.validation import CallSpec, DtmfAction
+from dialer.simulator.validation import AcceptedCall, MenuAction
 from dialer.simulator.wire import mtt_time
 
 NUMBER = "79100000007"
@@ -26,14 +26,16 @@ NOTIFY_URL = "https://crm.example/notify"
 EVENT_URL = "http://127.0.0.1:8000/webhooks/mtt/t"
 ACCEPTED = datetime(2019, 3, 29, 8, 37, 13, tzinfo=UTC)
 MENU = (
-    DtmfAction(1, "notify", NOTIFY_URL),
-    DtmfAction(3, "transfer", "74997090111"),
+    MenuAction(1, "notify", NOTIFY_URL),
+    MenuAction(3, "transfer", "74997090111"),
 )
-CAUSE_OF = {Outcome.LISTENED: 16, Outcome.HUNG_UP: 16, Outcome.BUSY: 17}
+CAUSE_OF = {Fate.LISTENED: 16, Fate.HUNG_UP: 16, Fate.BUSY: 17}
 
 
-def spec(menu: tuple[DtmfAction, ...] = (), text: str = "x" * 70, ivr: bool = False) -> CallSpec:
-    return CallSpec(
+def spec(
+    menu: tuple[MenuAction, ...] = (), text: str = "x" * 70, ivr: bool = False
+) -> AcceptedCall:
+    return AcceptedCall(
         mess_id="42",
         method="ivr-api" if ivr or menu else "inform",
         ivr=ivr or bool(menu),
@@ -50,12 +52,12 @@ def spec(menu: tuple[DtmfAction, ...] = (), text: str = "x" * 70, ivr: bool = Fa
 
 
 def decision(
-    outcome: Outcome | None, cause: int, digit: int | None = None, forced: bool = True
+    outcome: Fate | None, cause: int, digit: int | None = None, forced: bool = True
 ) -> Decision:
     return Decision(cause, outcome, forced, digit, digit is not None)
 
 
-def plan(call: CallSpec, chosen: Decision, seed: int = 1) -> CallPlan:
+def plan(call: AcceptedCall, chosen: Decision, seed: int = 1) -> CallPlan:
     return build_plan(
         call,
         "00035c7d92bb0971",
@@ -74,14 +76,14 @@ def rule(*causes: Any, dtmf: Any = None) -> NumberRule:
 @pytest.mark.parametrize(
     ("attempt", "expected"),
     [
-        (0, (17, Outcome.BUSY)),
-        (1, (19, Outcome.NO_ANSWER)),
-        (2, (16, Outcome.LISTENED)),
-        (9, (16, Outcome.LISTENED)),
+        (0, (17, Fate.BUSY)),
+        (1, (19, Fate.NO_ANSWER)),
+        (2, (16, Fate.LISTENED)),
+        (9, (16, Fate.LISTENED)),
     ],
 )
 def test_scripted_attempts_follow_the_sequence_and_the_last_repeats(
-    attempt: int, expected: tuple[int, Outcome]
+    attempt: int, expected: tuple[int, Fate]
 ) -> None:
     chosen = decide(rule(17, "no_answer", 16), attempt, DEFAULT_WEIGHTS, 0.0, (), seeded(0))
     assert (chosen.cause, chosen.outcome, chosen.forced) == (*expected, True)
@@ -101,16 +103,16 @@ def test_an_explicit_number_wins_over_its_last_digit() -> None:
     rules = Rules.model_validate(
         {"numbers": {NUMBER: ["busy"]}, "last_digit": {"7": ["rejected"], "1": [21]}}
     )
-    assert rules.rule_for(NUMBER) == rule(Outcome.BUSY)
+    assert rules.rule_for(NUMBER) == rule(Fate.BUSY)
     assert rules.rule_for("79100000001") == rule(21)
     assert rules.rule_for("79100000002") is None
 
 
 def test_drawn_outcomes_follow_the_weights_and_the_seed() -> None:
-    weights = {Outcome.BUSY: 3.0, Outcome.LISTENED: 1.0, Outcome.INVALID: 0.0}
+    weights = {Fate.BUSY: 3.0, Fate.LISTENED: 1.0, Fate.INVALID: 0.0}
     drawn = Counter(decide(None, 0, weights, 0.0, (), seeded(7, i)).outcome for i in range(2000))
-    assert set(drawn) == {Outcome.BUSY, Outcome.LISTENED}
-    assert 0.70 < drawn[Outcome.BUSY] / 2000 < 0.80
+    assert set(drawn) == {Fate.BUSY, Fate.LISTENED}
+    assert 0.70 < drawn[Fate.BUSY] / 2000 < 0.80
     again = Counter(decide(None, 0, weights, 0.0, (), seeded(7, i)).outcome for i in range(2000))
     assert again == drawn
 
@@ -130,7 +132,7 @@ def test_dtmf_choice(
     steps: list[str],
     dtmf: Any,
     press_rate: float,
-    menu: tuple[DtmfAction, ...],
+    menu: tuple[MenuAction, ...],
     digit: int | None,
     digit_forced: bool,
 ) -> None:
@@ -158,15 +160,15 @@ def names(call_plan: CallPlan) -> list[str]:
 @pytest.mark.parametrize(
     ("outcome", "cause", "final"),
     [
-        (Outcome.LISTENED, 16, f"h_{NUMBER}_16_5"),
-        (Outcome.BUSY, 17, f"h_{NUMBER}_17_0"),
-        (Outcome.NO_ANSWER, 19, f"h_{NUMBER}_19_0"),
-        (Outcome.UNAVAILABLE, 20, f"h_{NUMBER}_20_0"),
+        (Fate.LISTENED, 16, f"h_{NUMBER}_16_5"),
+        (Fate.BUSY, 17, f"h_{NUMBER}_17_0"),
+        (Fate.NO_ANSWER, 19, f"h_{NUMBER}_19_0"),
+        (Fate.UNAVAILABLE, 20, f"h_{NUMBER}_20_0"),
         (None, 102, f"h_{NUMBER}_102_0"),
     ],
 )
 def test_plain_call_sends_o_then_h_with_cause_and_listened_seconds(
-    outcome: Outcome | None, cause: int, final: str
+    outcome: Fate | None, cause: int, final: str
 ) -> None:
     call_plan = plan(spec(), decision(outcome, cause))
     assert names(call_plan) == [f"o_{NUMBER}", final]
@@ -182,12 +184,12 @@ def test_plain_call_sends_o_then_h_with_cause_and_listened_seconds(
 
 
 def test_hung_up_is_short_and_shorter_than_the_message() -> None:
-    durations = {plan(spec(), decision(Outcome.HUNG_UP, 16), seed).duration for seed in range(30)}
+    durations = {plan(spec(), decision(Fate.HUNG_UP, 16), seed).duration for seed in range(30)}
     assert durations == {0, 1, 2}
 
 
 def test_ivr_notify_choice_sends_n_to_the_action_url_then_hangs_up() -> None:
-    call_plan = plan(spec(MENU), decision(Outcome.LISTENED, 16, digit=1))
+    call_plan = plan(spec(MENU), decision(Fate.LISTENED, 16, digit=1))
     o, n, h = call_plan.events
     assert (n.url, n.target, n.fields["dtmf"], n.fields["type"]) == (
         NOTIFY_URL,
@@ -202,7 +204,7 @@ def test_ivr_notify_choice_sends_n_to_the_action_url_then_hangs_up() -> None:
 
 
 def test_ivr_transfer_legs_then_the_callee_h_sent_last_but_dated_earlier() -> None:
-    call_plan = plan(spec(MENU), decision(Outcome.LISTENED, 16, digit=3))
+    call_plan = plan(spec(MENU), decision(Fate.LISTENED, 16, digit=3))
     assert call_plan.transfer is not None
     talk = call_plan.transfer.talk
     assert names(call_plan) == [
@@ -223,15 +225,15 @@ def test_ivr_transfer_legs_then_the_callee_h_sent_last_but_dated_earlier() -> No
 @pytest.mark.parametrize(
     ("outcome", "digit", "notified"),
     [
-        (Outcome.LISTENED, None, True),
-        (Outcome.HUNG_UP, None, True),
-        (Outcome.BUSY, None, False),
-        (Outcome.LISTENED, 5, True),
+        (Fate.LISTENED, None, True),
+        (Fate.HUNG_UP, None, True),
+        (Fate.BUSY, None, False),
+        (Fate.LISTENED, 5, True),
     ],
     ids=["listened", "hung up", "busy", "digit not in menu"],
 )
 def test_no_choice_sends_n_with_null_digit_to_the_first_notify_url(
-    outcome: Outcome, digit: int | None, notified: bool
+    outcome: Fate, digit: int | None, notified: bool
 ) -> None:
     call_plan = plan(spec(MENU), decision(outcome, CAUSE_OF[outcome], digit=digit))
     n_events = [e for e in call_plan.events if e.leg == "n"]
@@ -242,8 +244,8 @@ def test_no_choice_sends_n_with_null_digit_to_the_first_notify_url(
 
 
 def test_a_menu_without_notify_sends_no_n() -> None:
-    menu = (DtmfAction(3, "transfer", "74997090111"),)
-    call_plan = plan(spec(menu), decision(Outcome.LISTENED, 16))
+    menu = (MenuAction(3, "transfer", "74997090111"),)
+    call_plan = plan(spec(menu), decision(Fate.LISTENED, 16))
     assert names(call_plan) == [f"o_{NUMBER}", f"h_{NUMBER}_16_{call_plan.duration}"]
 
 
@@ -253,18 +255,18 @@ def faults(call_plan: CallPlan, **rates: float) -> list[Any]:
 
 
 def test_no_fault_rates_leave_the_events_alone() -> None:
-    call_plan = plan(spec(MENU), decision(Outcome.LISTENED, 16, digit=3))
+    call_plan = plan(spec(MENU), decision(Fate.LISTENED, 16, digit=3))
     assert faults(call_plan) == list(call_plan.events)
 
 
 def test_reorder_sends_the_final_before_the_originate() -> None:
-    events = faults(plan(spec(), decision(Outcome.BUSY, 17)), reorder_rate=1.0)
+    events = faults(plan(spec(), decision(Fate.BUSY, 17)), reorder_rate=1.0)
     assert [e.leg for e in events] == ["h", "o"]
     assert events[0].at == events[1].at
 
 
 def test_drop_marks_only_the_callee_final() -> None:
-    events = faults(plan(spec(MENU), decision(Outcome.LISTENED, 16, digit=3)), drop_final_rate=1.0)
+    events = faults(plan(spec(MENU), decision(Fate.LISTENED, 16, digit=3)), drop_final_rate=1.0)
     assert [(e.leg, e.dropped) for e in events] == [
         ("o", False),
         ("transfer_o", False),
@@ -274,7 +276,7 @@ def test_drop_marks_only_the_callee_final() -> None:
 
 
 def test_duplicates_repeat_each_event_later_with_the_same_fields() -> None:
-    events = faults(plan(spec(), decision(Outcome.LISTENED, 16)), duplicate_rate=1.0)
+    events = faults(plan(spec(), decision(Fate.LISTENED, 16)), duplicate_rate=1.0)
     assert [(e.leg, e.duplicate) for e in events] == [
         ("o", False),
         ("o", True),

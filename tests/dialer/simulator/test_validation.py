@@ -17,10 +17,10 @@ from dialer.simulator.validation import (
     NOTIFY_ERROR,
     SIP_ID_ERROR,
     TRANSFER_ERROR,
+    AcceptedCall,
     AccessForbidden,
-    CallSpec,
-    DtmfAction,
-    Refusal,
+    Declined,
+    MenuAction,
     validate_call,
 )
 from tests.dialer.simulator.harness import (
@@ -33,7 +33,9 @@ from tests.dialer.simulator.harness import (
 )
 
 
-def check(body: object, allow_http_notify: bool = False) -> CallSpec | AccessForbidden | Refusal:
+def check(
+    body: object, allow_http_notify: bool = False
+) -> AcceptedCall | AccessForbidden | Declined:
     return validate_call(
         body,
         method=METHOD,
@@ -73,7 +75,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("body", "error"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
 def test_refusals_carry_the_error_text_and_the_mess_id(body: dict[str, Any], error: str) -> None:
-    assert check(body) == Refusal(error, "1255490")
+    assert check(body) == Declined(error, "1255490")
 
 
 @pytest.mark.parametrize(
@@ -82,7 +84,7 @@ def test_refusals_carry_the_error_text_and_the_mess_id(body: dict[str, Any], err
     ids=["missing", "empty", "boolean", "no data"],
 )
 def test_a_request_without_mess_id_is_refused_without_one(body: dict[str, Any]) -> None:
-    assert check(body) == Refusal(MESS_ID_ERROR, None)
+    assert check(body) == Declined(MESS_ID_ERROR, None)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,7 @@ def test_anything_but_the_two_methods_is_access_forbidden(body: object) -> None:
 def test_plain_call_defaults_a_number_to_sip_id_and_ignores_a_menu() -> None:
     body = plain_body(dtmf=[menu_item(1, "notify", HTTPS)])
     spec = check(body)
-    assert isinstance(spec, CallSpec)
+    assert isinstance(spec, AcceptedCall)
     assert (spec.a_number, spec.ivr, spec.menu, spec.voice, spec.speed) == (
         SIP_ID,
         False,
@@ -111,10 +113,10 @@ def test_plain_call_defaults_a_number_to_sip_id_and_ignores_a_menu() -> None:
 def test_the_menu_is_read_from_either_placement(top: bool) -> None:
     menu = [menu_item(1, "notify", HTTPS), menu_item(3, "transfer", "74997090111")]
     spec = check(ivr_body(menu, top=top))
-    assert isinstance(spec, CallSpec)
+    assert isinstance(spec, AcceptedCall)
     assert spec.menu == (
-        DtmfAction(1, "notify", HTTPS),
-        DtmfAction(3, "transfer", "74997090111"),
+        MenuAction(1, "notify", HTTPS),
+        MenuAction(3, "transfer", "74997090111"),
     )
 
 
@@ -130,14 +132,14 @@ def test_the_menu_is_read_from_either_placement(top: bool) -> None:
 )
 def test_http_notify_urls_follow_the_knob(allow: bool, url: str, accepted: bool) -> None:
     result = check(ivr_body([menu_item(1, "notify", url)]), allow_http_notify=allow)
-    assert isinstance(result, CallSpec) is accepted
+    assert isinstance(result, AcceptedCall) is accepted
     if not accepted:
-        assert result == Refusal(NOTIFY_ERROR, "1255490")
+        assert result == Declined(NOTIFY_ERROR, "1255490")
 
 
 def test_ivr_accepts_lang_code_spelling_and_turkish() -> None:
     spec = check(ivr_body([], lang_code="tr-TR", speed_speech="2.5"))
-    assert isinstance(spec, CallSpec)
+    assert isinstance(spec, AcceptedCall)
     assert (spec.lang, spec.speed) == ("tr-TR", 2.5)
 
 
@@ -169,4 +171,4 @@ json_values = st.recursive(
     method=st.sampled_from([METHOD, IVR_METHOD]),
 )
 def test_wild_input_gets_an_answer_never_an_exception(data: dict[str, Any], method: str) -> None:
-    assert isinstance(check({"method": method, "data": data}), CallSpec | Refusal)
+    assert isinstance(check({"method": method, "data": data}), AcceptedCall | Declined)

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from dialer.simulator.options import (
+    Fate,
     NumberRule,
-    Outcome,
     PlainFormat,
     Rules,
     SimulatorOptions,
@@ -78,7 +78,7 @@ def test_rules_take_bare_lists_names_and_causes() -> None:
         {"last_digit": {"1": [17, 16]}, "numbers": {"79100000002": {"causes": ["busy"], "dtmf": 3}}}
     )
     assert rules.last_digit["1"] == NumberRule(causes=[17, 16])
-    assert rules.numbers["79100000002"] == NumberRule(causes=[Outcome.BUSY], dtmf=3)
+    assert rules.numbers["79100000002"] == NumberRule(causes=[Fate.BUSY], dtmf=3)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_bad_rules_name_the_value(doc: object, message: str) -> None:
 def test_load_rules_names_the_file(tmp_path: Path) -> None:
     good = tmp_path / "rules.json"
     good.write_text(json.dumps({"last_digit": {"5": ["unavailable"]}}))
-    assert load_rules(good).last_digit["5"] == NumberRule(causes=[Outcome.UNAVAILABLE])
+    assert load_rules(good).last_digit["5"] == NumberRule(causes=[Fate.UNAVAILABLE])
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     with pytest.raises(ValueError, match=r"bad\.json"):
@@ -111,8 +111,8 @@ def test_load_rules_names_the_file(tmp_path: Path) -> None:
 
 def test_parse_weights() -> None:
     assert parse_weights("listened=0.6, busy=0.4,") == {
-        Outcome.LISTENED: 0.6,
-        Outcome.BUSY: 0.4,
+        Fate.LISTENED: 0.6,
+        Fate.BUSY: 0.4,
     }
     with pytest.raises(ValueError, match="'sleepy=1'"):
         parse_weights("sleepy=1")

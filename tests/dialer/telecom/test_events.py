@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from dialer.telecom.events import (
     MOSCOW,
-    Event,
     EventKind,
     EventParseError,
     Leg,
+    MttEvent,
     ParsedBody,
     parse_body,
 )
@@ -45,8 +45,8 @@ def kv(record: dict[str, str]) -> str:
     return "&".join(f"{key}={value}" for key, value in record.items())
 
 
-def event(record: dict[str, str], **parsed: object) -> Event:
-    """The Event expected for `record`; `parsed` gives the values read from the event string."""
+def event(record: dict[str, str], **parsed: object) -> MttEvent:
+    """The MttEvent expected for `record`; `parsed` gives the values read from the event string."""
     values: dict[str, object] = {
         "leg": Leg.CALLEE,
         "mess_id": record.get("id"),
@@ -57,14 +57,14 @@ def event(record: dict[str, str], **parsed: object) -> Event:
         "occurred_at": None,
         **parsed,
     }
-    return Event(fields=MappingProxyType(record), **values)  # type: ignore[arg-type]
+    return MttEvent(fields=MappingProxyType(record), **values)  # type: ignore[arg-type]
 
 
 def moscow(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=MOSCOW)
 
 
-def parse_one(body: str | bytes, content_type: str | None = None) -> Event:
+def parse_one(body: str | bytes, content_type: str | None = None) -> MttEvent:
     raw = body.encode() if isinstance(body, str) else body
     (parsed,) = parse_body(raw, content_type, {}).events
     return parsed
@@ -196,7 +196,7 @@ def test_the_full_ivr_example_as_a_list_keeps_order_and_legs() -> None:
 HANGUP = fields("h_79103880489_16_4")
 
 
-def hangup_expected() -> Event:
+def hangup_expected() -> MttEvent:
     return event(
         HANGUP,
         kind=EventKind.HANGUP,

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from dialer.telecom.causes import Category
 from dialer.telecom.redial import (
     DEFAULT_RULES,
-    OUTCOME_OF,
+    ENDING_OF,
+    Ending,
     Final,
     NextOpening,
-    Outcome,
     Redial,
     RedialPolicy,
     decide,
@@ -60,7 +60,7 @@ def redial(delay: int, category: Category, counts: bool = True) -> Redial:
 
 
 def final(category: Category) -> Final:
-    return Final(OUTCOME_OF[category], category)
+    return Final(ENDING_OF[category], category)
 
 
 NETWORK_CAUSES = (25, 34, 38, 41, 42, 44, 47, 58, 63)
@@ -141,7 +141,7 @@ def test_network_has_its_own_cap(
     network_attempts: int, history: list[Category], expected: Final | Redial
 ) -> None:
     assert run(38, history=history, network_attempts=network_attempts) == expected
-    assert final(C.NETWORK).outcome == "network_error"
+    assert final(C.NETWORK).ending == "network_error"
 
 
 def test_the_network_cap_is_a_policy_value() -> None:
@@ -163,7 +163,7 @@ def test_the_redial_time_is_pushed_to_the_next_opening() -> None:
 
 def test_a_window_that_never_opens_again_expires_the_contact() -> None:
     decision = run(19, next_opening=lambda _at: None)
-    assert decision == Final(Outcome.EXPIRED, C.NO_ANSWER)
+    assert decision == Final(Ending.EXPIRED, C.NO_ANSWER)
 
 
 def test_a_final_outcome_does_not_ask_for_an_opening() -> None:

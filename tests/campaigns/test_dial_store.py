@@ -9,11 +9,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from campaigns import claims, dialing, dnc
-from campaigns.claims import Claim, Due
+from campaigns import dial as dial_db
+from campaigns import dnc
+from campaigns import pace as pace_db
 from campaigns.db import write_transaction
-from campaigns.dialing import Call, Stopped
+from campaigns.dial import OutgoingCall, Stopped
 from campaigns.frequency import IN_FLIGHT_RETRY
+from campaigns.pace import Claim, Due
 from campaigns.requests import CallSetup
 from campaigns.states import DncSource, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
@@ -43,7 +45,7 @@ async def claimed(
     campaign_id = await insert_campaign(sessions, **(campaign or {}))
     (contact_id,) = await insert_contacts(sessions, campaign_id, [1], status="pending", **contact)
     async with write_transaction(sessions) as session:
-        (claim,) = await claims.claim(
+        (claim,) = await pace_db.claim(
             session, [Due(contact_id, campaign_id, phone_of(1), "pending")], NOW
         )
     return claim
@@ -55,9 +57,9 @@ async def write(sessions: Sessions, step: Callable[[Session], T]) -> T:
         return await session.run_sync(step)
 
 
-async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> Call | Stopped | None:
+async def begin(sessions: Sessions, attempt_id: int, cap: int = 0) -> OutgoingCall | Stopped | None:
     return await write(
-        sessions, lambda s: dialing.begin(s, attempt_id, now=NOW, cap=cap, setup=SETUP)
+        sessions, lambda s: dial_db.begin(s, attempt_id, now=NOW, cap=cap, setup=SETUP)
     )
 
 
@@ -78,7 +80,7 @@ async def set_attempt(sessions: Sessions, attempt_id: int, **values: Any) -> Non
 async def test_begin_takes_the_attempt_once_and_builds_the_request(sessions: Sessions) -> None:
     claim = await claimed(sessions, campaign={"dtmf": [{"digit": 9, "action": "opt_out"}]})
     call = await begin(sessions, claim.attempt_id)
-    assert isinstance(call, Call)
+    assert isinstance(call, OutgoingCall)
     assert call.request.mess_id == str(claim.attempt_id)
     assert call.request.b_number == phone_of(1)
     assert call.request.text == "Здравствуйте, Анна! Ваш заказ готов."
@@ -97,7 +99,7 @@ async def test_contact_text_and_voice_override_the_campaign(sessions: Sessions) 
         voice={"voice_name": "zahar"},
     )
     call = await begin(sessions, claim.attempt_id)
-    assert isinstance(call, Call)
+    assert isinstance(call, OutgoingCall)
     request = call.request
     assert (request.text, request.voice_name, request.speed) == ("Анна, до свидания", "zahar", 1.2)
     assert (request.a_number, request.dtmf) == ("74951111111", [])
@@ -143,7 +145,7 @@ async def answered(sessions: Sessions, campaign_id: int, contact_id: int, **fiel
             make_attempt(
                 contact_id=contact_id,
                 campaign_id=campaign_id,
-                number=phone_of(1),
+                phone=phone_of(1),
                 **(
                     {"state": "finished", "category": "listened", "finished_at": NOW - HOUR}
                     | fields
@@ -160,7 +162,7 @@ async def test_the_daily_answered_cap_moves_the_call_to_tomorrow(sessions: Sessi
     await answered(sessions, other, other_contact, finished_at=NOW - timedelta(days=1))
     await answered(sessions, other, other_contact, category="busy")
     claim = await claimed(sessions, campaign={"window": {}})
-    assert isinstance(await begin(sessions, claim.attempt_id, cap=3), Call)  # two today < 3
+    assert isinstance(await begin(sessions, claim.attempt_id, cap=3), OutgoingCall)  # two today < 3
     claim = await claimed(sessions, campaign={"window": {}, "name": "third"})
     assert await begin(sessions, claim.attempt_id, cap=2) == Stopped(
         claim.attempt_id, claim.campaign_id, "frequency cap"
@@ -209,8 +211,8 @@ async def test_a_request_sb_api_would_refuse_is_never_sent(
 async def test_marking_sent_is_a_compare_and_set(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    assert await write(sessions, lambda s: dialing.mark_sent(s, claim.attempt_id, NOW))
-    assert not await write(sessions, lambda s: dialing.mark_sent(s, claim.attempt_id, NOW))
+    assert await write(sessions, lambda s: dial_db.mark_sent(s, claim.attempt_id, NOW))
+    assert not await write(sessions, lambda s: dial_db.mark_sent(s, claim.attempt_id, NOW))
     attempt, _, _ = await rows(sessions, claim)
     assert attempt.sent_at == NOW
 
@@ -218,7 +220,7 @@ async def test_marking_sent_is_a_compare_and_set(sessions: Sessions) -> None:
 async def test_accepted_records_the_call_id(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    await write(sessions, lambda s: dialing.accepted(s, claim.attempt_id, "00035c7d92bb061e", NOW))
+    await write(sessions, lambda s: dial_db.accepted(s, claim.attempt_id, "00035c7d92bb061e", NOW))
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.call_id, attempt.responded_at) == (
         "accepted",
@@ -232,7 +234,7 @@ async def test_accepted_after_an_early_event_never_moves_back(sessions: Sessions
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
     await set_attempt(sessions, claim.attempt_id, state="originated", call_id="aaaa")
-    await write(sessions, lambda s: dialing.accepted(s, claim.attempt_id, "bbbb", NOW))
+    await write(sessions, lambda s: dial_db.accepted(s, claim.attempt_id, "bbbb", NOW))
     attempt, _, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.call_id, attempt.responded_at) == ("originated", "aaaa", NOW)
 
@@ -256,7 +258,7 @@ async def test_a_refusal_settles_the_contact_by_its_reason(
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
     answer = Rejected(str(claim.attempt_id), reason, "the error text", "00035c7d92bb0000")
-    settled = await write(sessions, lambda s: dialing.rejected(s, claim.attempt_id, answer, NOW))
+    settled = await write(sessions, lambda s: dial_db.rejected(s, claim.attempt_id, answer, NOW))
     assert settled == (outcome or contact_status)
     attempt, contact, campaign = await rows(sessions, claim)
     assert (attempt.state, attempt.error, attempt.call_id) == (
@@ -273,12 +275,12 @@ async def test_a_refusal_settles_the_contact_by_its_reason(
 async def test_not_sent_tries_again_soon_without_counting(sessions: Sessions) -> None:
     claim = await claimed(sessions)
     await begin(sessions, claim.attempt_id)
-    assert await write(sessions, lambda s: dialing.not_sent(s, claim.attempt_id, "HTTP 503", NOW))
+    assert await write(sessions, lambda s: dial_db.not_sent(s, claim.attempt_id, "HTTP 503", NOW))
     attempt, contact, _ = await rows(sessions, claim)
     assert (attempt.state, attempt.error) == ("rejected", "not sent: HTTP 503")
     assert (contact.status, contact.next_attempt_at, contact.attempts) == (
         "scheduled",
-        NOW + dialing.NOT_SENT_RETRY,
+        NOW + dial_db.NOT_SENT_RETRY,
         0,
     )
     assert contact.waiting_reason == "send_retry"
@@ -290,8 +292,8 @@ async def test_unknown_keeps_the_contact_waiting_for_events(sessions: Sessions) 
 
     def unknown_then_not_sent(session: Session) -> tuple[bool, bool]:
         return (
-            dialing.unknown(session, claim.attempt_id, "ReadTimeout", NOW),
-            dialing.not_sent(session, claim.attempt_id, "late", NOW),
+            dial_db.unknown(session, claim.attempt_id, "ReadTimeout", NOW),
+            dial_db.not_sent(session, claim.attempt_id, "late", NOW),
         )
 
     assert await write(sessions, unknown_then_not_sent) == (True, False)
@@ -338,7 +340,7 @@ async def test_debt_collection_caps_hold_across_campaigns_sharing_a_number(
     begun = await begin(sessions, claim.attempt_id)
     _, contact, campaign = await rows(sessions, claim)
     if capped_until is None:
-        assert isinstance(begun, Call)
+        assert isinstance(begun, OutgoingCall)
         return
     assert begun == Stopped(
         claim.attempt_id, claim.campaign_id, "debt collection cap (230-FZ art. 7)"

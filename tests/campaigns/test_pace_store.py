@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns import claims
+from campaigns import pace as pace_db
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Contact
 from tests.db_fixtures import insert_campaign, insert_contacts
@@ -33,7 +33,7 @@ async def waiting(
 
 async def due(sessions: Sessions, campaign_id: int, zones: list[str], limit: int) -> list[int]:
     async with sessions() as session:
-        found = await claims.due_contacts(session, campaign_id, zones, NOW, limit)
+        found = await pace_db.due_contacts(session, campaign_id, zones, NOW, limit)
     return [d.contact_id for d in found]
 
 
@@ -50,7 +50,7 @@ async def due(sessions: Sessions, campaign_id: int, zones: list[str], limit: int
     ],
 )
 def test_open_zones_follow_the_callee_local_time(zones: list[str], open_at_now: list[str]) -> None:
-    assert claims.open_zones(make_campaign(window={}), zones, NOW) == open_at_now
+    assert pace_db.open_zones(make_campaign(window={}), zones, NOW) == open_at_now
 
 
 async def test_due_takes_redials_first_then_new_contacts(sessions: Sessions) -> None:
@@ -79,23 +79,23 @@ async def test_due_skips_closed_zones_done_and_dialing(sessions: Sessions) -> No
     assert await due(sessions, cid, ["Asia/Vladivostok"], 10) == far
     assert await due(sessions, cid, [], 10) == []
     async with sessions() as session:
-        assert await claims.contact_zones(session, cid) == ["Asia/Vladivostok", "Europe/Moscow"]
+        assert await pace_db.contact_zones(session, cid) == ["Asia/Vladivostok", "Europe/Moscow"]
 
 
 async def test_claim_moves_contacts_and_inserts_claimed_attempts(sessions: Sessions) -> None:
     cid = await insert_campaign(sessions, status="running")
     ids = await waiting(sessions, cid, range(3))
     async with sessions() as session:
-        found = await claims.due_contacts(session, cid, ["Europe/Moscow"], NOW, 3)
+        found = await pace_db.due_contacts(session, cid, ["Europe/Moscow"], NOW, 3)
     await set_contacts(sessions, ids[2:], status="done", outcome="cancelled")  # meanwhile
     async with write_transaction(sessions) as session:
-        claimed = await claims.claim(session, found, NOW)
+        claimed = await pace_db.claim(session, found, NOW)
     assert [c.contact_id for c in claimed] == ids[:2]
     async with sessions() as session:
         attempts = (await session.scalars(select(Attempt).order_by(Attempt.id))).all()
         statuses = (await session.scalars(select(Contact.status).order_by(Contact.id))).all()
-        assert await claims.unsent(session) == 2
-    assert [(a.id, a.state, a.number, a.claimed_at) for a in attempts] == [
+        assert await pace_db.unsent(session) == 2
+    assert [(a.id, a.state, a.phone, a.claimed_at) for a in attempts] == [
         (c.attempt_id, "claimed", f"7910{n:07d}", NOW) for n, c in enumerate(claimed)
     ]
     assert statuses == ["dialing", "dialing", "done"]
@@ -105,11 +105,11 @@ async def test_a_contact_is_claimed_once_by_two_pacers(sessions: Sessions) -> No
     cid = await insert_campaign(sessions, status="running")
     await waiting(sessions, cid, range(2))
     async with sessions() as session:
-        found = await claims.due_contacts(session, cid, ["Europe/Moscow"], NOW, 2)
+        found = await pace_db.due_contacts(session, cid, ["Europe/Moscow"], NOW, 2)
     async with write_transaction(sessions) as session:
-        first = await claims.claim(session, found, NOW)
+        first = await pace_db.claim(session, found, NOW)
     async with write_transaction(sessions) as session:
-        second = await claims.claim(session, found, NOW)
+        second = await pace_db.claim(session, found, NOW)
     assert (len(first), second) == (2, [])
 
 
@@ -118,13 +118,13 @@ async def test_released_claims_return_to_their_status(sessions: Sessions) -> Non
     ids = await waiting(sessions, cid, range(2))
     await set_contacts(sessions, ids[1:], status="scheduled", next_attempt_at=NOW)
     async with sessions() as session:
-        found = await claims.due_contacts(session, cid, ["Europe/Moscow"], NOW, 2)
+        found = await pace_db.due_contacts(session, cid, ["Europe/Moscow"], NOW, 2)
     async with write_transaction(sessions) as session:
-        claimed = await claims.claim(session, found, NOW)
-        await claims.release_claims(session, claimed, {d.contact_id: d.status for d in found})
+        claimed = await pace_db.claim(session, found, NOW)
+        await pace_db.release_claims(session, claimed, {d.contact_id: d.status for d in found})
     async with sessions() as session:
         rows = (await session.execute(select(Contact.id, Contact.status))).all()
-        assert await claims.unsent(session) == 0
+        assert await pace_db.unsent(session) == 0
     assert sorted(rows) == [(ids[0], "pending"), (ids[1], "scheduled")]
 
 
@@ -132,9 +132,9 @@ async def test_unsent_counts_claims_and_requests_not_yet_sent(sessions: Sessions
     cid = await insert_campaign(sessions, status="running")
     await waiting(sessions, cid, range(4))
     async with sessions() as session:
-        found = await claims.due_contacts(session, cid, ["Europe/Moscow"], NOW, 4)
+        found = await pace_db.due_contacts(session, cid, ["Europe/Moscow"], NOW, 4)
     async with write_transaction(sessions) as session:
-        a, b, c, _ = await claims.claim(session, found, NOW)
+        a, b, c, _ = await pace_db.claim(session, found, NOW)
         for item, values in (
             (a, {"state": "sending"}),
             (b, {"state": "sending", "sent_at": NOW}),
@@ -144,7 +144,7 @@ async def test_unsent_counts_claims_and_requests_not_yet_sent(sessions: Sessions
                 update(Attempt).where(Attempt.id == item.attempt_id).values(**values)
             )
     async with sessions() as session:
-        assert await claims.unsent(session) == 2
+        assert await pace_db.unsent(session) == 2
 
 
 async def test_pacing_leaves_out_ended_and_idle_campaigns(sessions: Sessions) -> None:
@@ -153,5 +153,5 @@ async def test_pacing_leaves_out_ended_and_idle_campaigns(sessions: Sessions) ->
     await insert_campaign(sessions, status="paused")
     later = await insert_campaign(sessions, status="running", end_at=NOW + timedelta(hours=1))
     async with sessions() as session:
-        found = await claims.pacing_campaigns(session, NOW)
+        found = await pace_db.pacing_campaigns(session, NOW)
     assert [c.id for c in found] == [running, later]

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.contact_status import WAITING, close_waiting, reschedule, write_settlement
 from campaigns.db import ensure_writing
-from campaigns.dialing import reschedule
-from campaigns.outcomes import settle_lost, write_settlement
+from campaigns.outcomes import settle_lost
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.telecom.redial import RedialPolicy
@@ -44,7 +44,6 @@ LIVE = (AttemptState.ACCEPTED, AttemptState.ORIGINATED, AttemptState.UNKNOWN)
 """States of a call that may still be ringing: waiting for its final event."""
 ORPHAN_HORIZON = timedelta(days=1)
 """How long after a campaign ends its contacts may still be settled by late calls."""
-_WAITING = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
 
 Lease = tuple[int, int]
 
@@ -55,7 +54,7 @@ class Overdue:
 
     attempt_id: int
     campaign_id: int
-    number: str
+    phone: str
     call_id: str | None
     sent_at: datetime
 
@@ -113,7 +112,7 @@ async def overdue(session: AsyncSession, now: datetime, after: float) -> list[Ov
     """Live calls sent longer ago than the final-event timeout, oldest first."""
     sent = func.coalesce(Attempt.sent_at, Attempt.claimed_at)
     rows = await session.execute(
-        select(Attempt.id, Attempt.campaign_id, Attempt.number, Attempt.call_id, sent)
+        select(Attempt.id, Attempt.campaign_id, Attempt.phone, Attempt.call_id, sent)
         .where(Attempt.state.in_(LIVE), sent < now - timedelta(seconds=after))
         .order_by(Attempt.id)
         .limit(BATCH)
@@ -165,10 +164,9 @@ async def expire_ended(session: AsyncSession, now: datetime) -> list[int]:
     if not ended:
         return []
     await session.execute(
-        update(Contact)
-        .where(Contact.campaign_id.in_(ended), Contact.status.in_(_WAITING))
-        .values(status=ContactStatus.DONE, outcome=Outcome.EXPIRED, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
+        close_waiting(Contact.campaign_id.in_(ended), Outcome.EXPIRED).execution_options(
+            synchronize_session=False
+        )
     )
     return await _complete(
         session,
@@ -201,9 +199,7 @@ async def close_orphans(session: AsyncSession, now: datetime) -> int:
             Campaign.status == status, Campaign.finished_at >= now - ORPHAN_HORIZON
         )
         done = await session.execute(
-            update(Contact)
-            .where(Contact.campaign_id.in_(ended.scalar_subquery()), Contact.status.in_(_WAITING))
-            .values(status=ContactStatus.DONE, outcome=outcome, next_attempt_at=None)
+            close_waiting(Contact.campaign_id.in_(ended.scalar_subquery()), outcome)
             .returning(Contact.id)
             .execution_options(synchronize_session=False)
         )
@@ -217,7 +213,7 @@ async def _complete(
     """Completes the campaigns matching `where` that have no contact left to call."""
     unfinished = exists().where(
         Contact.campaign_id == Campaign.id,
-        Contact.status.in_((*_WAITING, ContactStatus.DIALING)),
+        Contact.status.in_((*WAITING, ContactStatus.DIALING)),
     )
     done = await session.execute(
         update(Campaign)

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns import claims
+from campaigns import pace as pace_db
 from campaigns.db import write_transaction
 from campaigns.importer import import_contacts
-from campaigns.outcomes import window_of
+from campaigns.policy import window_of
 from campaigns.tables import Campaign, Contact
 from campaigns.windows import UNKNOWN_ZONE, CallingWindow
 from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES
@@ -34,9 +34,9 @@ async def claim_now(sessions: Sessions, campaign_id: int, now: datetime) -> list
     """One pacer round for the campaign: its open zones, the due contacts, the claims."""
     async with write_transaction(sessions) as session:
         campaign = await session.get_one(Campaign, campaign_id)
-        zones = claims.open_zones(campaign, await claims.contact_zones(session, campaign_id), now)
-        due = await claims.due_contacts(session, campaign_id, zones, now, 100)
-        return [c.contact_id for c in await claims.claim(session, due, now)]
+        zones = pace_db.open_zones(campaign, await pace_db.contact_zones(session, campaign_id), now)
+        due = await pace_db.due_contacts(session, campaign_id, zones, now, 100)
+        return [c.contact_id for c in await pace_db.claim(session, due, now)]
 
 
 async def test_a_primorye_mobile_waits_for_eight_in_vladivostok(sessions: Sessions) -> None:

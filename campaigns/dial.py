@@ -26,6 +26,7 @@ from sqlalchemy import Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import dnc
+from campaigns.contact_status import back_to_waiting, finish, reschedule
 from campaigns.db import ensure_writing
 from campaigns.frequency import (
     answered_today,
@@ -33,7 +34,7 @@ from campaigns.frequency import (
     debt_interactions,
     next_day_opening,
 )
-from campaigns.outcomes import opening_for, window_of
+from campaigns.policy import opening_for, window_of
 from campaigns.purposes import Caps, Purpose
 from campaigns.requests import CallSetup, call_request
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
@@ -42,15 +43,13 @@ from dialer.telecom.sbapi import CallRequest, Rejected, RejectReason
 
 __all__ = [
     "NOT_SENT_RETRY",
-    "Call",
+    "OutgoingCall",
     "Stopped",
     "accepted",
-    "back_to_waiting",
     "begin",
     "mark_sent",
     "not_sent",
     "rejected",
-    "reschedule",
     "unknown",
 ]
 
@@ -87,7 +86,7 @@ _FILL_ANSWER = (
 
 
 @dataclass(frozen=True)
-class Call:
+class OutgoingCall:
     """An attempt now `sending`, with the request to send."""
 
     attempt_id: int
@@ -107,7 +106,7 @@ class Stopped:
 
 def begin(
     session: Session, attempt_id: int, *, now: datetime, cap: int, setup: CallSetup
-) -> Call | Stopped | None:
+) -> OutgoingCall | Stopped | None:
     """Take the attempt (None if it is not `claimed`: someone else owns it) and check it."""
     ensure_writing(session)
     taken = _move(session, attempt_id, AttemptState.CLAIMED, AttemptState.SENDING)
@@ -126,7 +125,7 @@ def begin(
     if contact.status != ContactStatus.DIALING:
         return stop(f"contact {contact.status}")
     if dnc.listed(session, contact.phone):  # stored numbers are normalised
-        _finish(contact, Outcome.DNC)
+        finish(contact, Outcome.DNC)
         return stop("do-not-call")
     if cap > 0 and answered_today(session, contact.phone, now) >= cap:
         at = next_day_opening(campaign, contact.timezone, now)
@@ -143,9 +142,9 @@ def begin(
     try:
         request = call_request(str(attempt_id), contact, campaign, setup)
     except ValueError as error:
-        _finish(contact, Outcome.FAILED)
+        finish(contact, Outcome.FAILED)
         return stop(_clip(f"request: {error}"))
-    return Call(attempt_id, campaign.id, campaign.max_concurrent, request)
+    return OutgoingCall(attempt_id, campaign.id, campaign.max_concurrent, request)
 
 
 def mark_sent(session: Session, attempt_id: int, now: datetime) -> bool:
@@ -188,12 +187,12 @@ def rejected(session: Session, attempt_id: int, answer: Rejected, now: datetime)
         return None
     _, contact, campaign = _rows(session, attempt_id)
     if answer.reason is RejectReason.INVALID_B_NUMBER:
-        _finish(contact, Outcome.INVALID_NUMBER)
+        finish(contact, Outcome.INVALID_NUMBER)
     elif answer.reason is RejectReason.ACCOUNT:
         _pause(session, campaign, f"sb-api refused the account: {error}", now)
         back_to_waiting(contact, campaign)
     else:
-        _finish(contact, Outcome.FAILED)
+        finish(contact, Outcome.FAILED)
     return contact.status if contact.outcome is None else contact.outcome
 
 
@@ -269,46 +268,6 @@ def _pause(session: Session, campaign: Campaign, reason: str, now: datetime) -> 
         .execution_options(synchronize_session=False)
     )
     session.refresh(campaign)
-
-
-def _finish(contact: Contact, outcome: Outcome) -> None:
-    contact.status = ContactStatus.DONE
-    contact.outcome = outcome
-    contact.next_attempt_at = None
-
-
-def back_to_waiting(contact: Contact, campaign: Campaign) -> None:
-    """The contact was not called: it waits again, unless its campaign is over."""
-    if contact.status != ContactStatus.DIALING:
-        return
-    if not _closed(contact, campaign):
-        contact.status = ContactStatus.PENDING
-        contact.next_attempt_at = None
-
-
-def reschedule(
-    contact: Contact, campaign: Campaign, at: datetime | None, reason: WaitingReason
-) -> None:
-    """The contact waits until `at` for `reason` (campaigns.waiting); expired when None."""
-    if contact.status != ContactStatus.DIALING or _closed(contact, campaign):
-        return
-    if at is None:
-        _finish(contact, Outcome.EXPIRED)
-        return
-    contact.status = ContactStatus.SCHEDULED
-    contact.next_attempt_at = at
-    contact.waiting_reason = reason
-
-
-def _closed(contact: Contact, campaign: Campaign) -> bool:
-    """Settles a contact of a cancelled or completed campaign as such; True if it did."""
-    if campaign.status == CampaignStatus.CANCELLED:
-        _finish(contact, Outcome.CANCELLED)
-        return True
-    if campaign.status == CampaignStatus.COMPLETED:
-        _finish(contact, Outcome.EXPIRED)
-        return True
-    return False
 
 
 def _clip(text: str) -> str:

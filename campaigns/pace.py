@@ -13,11 +13,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.contact_status import WAITING, claim_waiting, unclaim
 from campaigns.db import ensure_writing
-from campaigns.outcomes import window_of
+from campaigns.policy import window_of
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus
 from campaigns.tables import Attempt, Campaign, Contact
 from campaigns.windows import is_open
@@ -33,8 +34,6 @@ __all__ = [
     "release_claims",
     "unsent",
 ]
-
-WAITING = (ContactStatus.PENDING, ContactStatus.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -134,16 +133,7 @@ async def claim(session: AsyncSession, due: Sequence[Due], now: datetime) -> lis
     if not due:
         return []
     by_id = {d.contact_id: d for d in due}
-    taken = await session.execute(
-        update(Contact)
-        .where(
-            Contact.id.in_(list(by_id)),
-            Contact.status.in_(WAITING),
-            _due(now),
-        )
-        .values(status=ContactStatus.DIALING)
-        .returning(Contact.id)
-    )
+    taken = await session.execute(claim_waiting(list(by_id), _due(now)))
     ids = sorted(taken.scalars())
     if not ids:
         return []
@@ -151,7 +141,7 @@ async def claim(session: AsyncSession, due: Sequence[Due], now: datetime) -> lis
         {
             "contact_id": cid,
             "campaign_id": by_id[cid].campaign_id,
-            "number": by_id[cid].phone,
+            "phone": by_id[cid].phone,
             "state": AttemptState.CLAIMED.value,
             "claimed_at": now,
         }
@@ -181,11 +171,5 @@ async def release_claims(
         )
     )
     for status in {statuses[c.contact_id] for c in claims}:
-        await session.execute(
-            update(Contact)
-            .where(
-                Contact.id.in_([c.contact_id for c in claims if statuses[c.contact_id] == status]),
-                Contact.status == ContactStatus.DIALING,
-            )
-            .values(status=status)
-        )
+        ids = [c.contact_id for c in claims if statuses[c.contact_id] == status]
+        await session.execute(unclaim(ids, status))

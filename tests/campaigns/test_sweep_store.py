@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns import sweeper
+from campaigns import sweep as sweep_db
 from campaigns.db import write_transaction
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.telecom.redial import RedialPolicy
@@ -44,11 +44,11 @@ async def test_claims_never_sent_within_the_lease_are_taken_back(sessions: Sessi
     young = await call(sessions, state="claimed", claimed_at=ago(LEASE - 1))
     sent = await call(sessions, state="sending", claimed_at=ago(LEASE + 1), sent_at=ago(1))
     async with write_transaction(sessions) as session:
-        leases = await sweeper.abandon_claims(session, NOW, LEASE)
+        leases = await sweep_db.abandon_claims(session, NOW, LEASE)
     assert sorted(leases) == sorted((a.id, a.campaign_id) for a in (old_claim, old_unsent))
     for attempt in (old_claim, old_unsent):
         row, contact = await state_of(sessions, attempt)
-        assert (row.state, row.error) == ("rejected", sweeper.ABANDONED)
+        assert (row.state, row.error) == ("rejected", sweep_db.ABANDONED)
         assert (contact.status, contact.next_attempt_at, contact.attempts) == ("scheduled", NOW, 0)
     for attempt, state in ((young, "claimed"), (sent, "sending")):
         row, contact = await state_of(sessions, attempt)
@@ -60,7 +60,7 @@ async def test_an_abandoned_claim_of_a_cancelled_campaign_is_cancelled(sessions:
         sessions, state="claimed", claimed_at=ago(LEASE + 1), campaign={"status": "cancelled"}
     )
     async with write_transaction(sessions) as session:
-        await sweeper.abandon_claims(session, NOW, LEASE)
+        await sweep_db.abandon_claims(session, NOW, LEASE)
     _, contact = await state_of(sessions, attempt)
     assert (contact.status, contact.outcome) == ("done", "cancelled")
 
@@ -69,7 +69,7 @@ async def test_a_request_sent_with_no_answer_recorded_becomes_unknown(sessions: 
     stale = await call(sessions, state="sending", sent_at=ago(LEASE + 1))
     fresh = await call(sessions, state="sending", sent_at=ago(LEASE - 1))
     async with write_transaction(sessions) as session:
-        assert await sweeper.stale_sending(session, NOW, LEASE) == 1
+        assert await sweep_db.stale_sending(session, NOW, LEASE) == 1
     assert (await state_of(sessions, stale))[0].state == "unknown"
     assert (await state_of(sessions, fresh))[0].state == "sending"
 
@@ -83,7 +83,7 @@ async def test_live_calls_past_the_timeout_are_overdue(sessions: Sessions) -> No
     await call(sessions, state="finished", sent_at=ago(TIMEOUT + 1))
     await call(sessions, state="lost", sent_at=ago(TIMEOUT + 1))
     async with sessions() as session:
-        found = await sweeper.overdue(session, NOW, TIMEOUT)
+        found = await sweep_db.overdue(session, NOW, TIMEOUT)
     assert [(o.attempt_id, o.call_id, o.sent_at) for o in found] == [
         (a.id, "c1", ago(TIMEOUT + 1)) for a in overdue
     ]
@@ -93,7 +93,7 @@ async def test_a_lost_call_is_redialed_as_unanswered(sessions: Sessions) -> None
     lost = await call(sessions, state="accepted", sent_at=ago(TIMEOUT + 1))
     finished = await call(sessions, state="finished", sent_at=ago(TIMEOUT + 1))
     async with write_transaction(sessions) as session:
-        leases = await sweeper.lose(session, [lost.id, finished.id], base=BASE, now=NOW)
+        leases = await sweep_db.lose(session, [lost.id, finished.id], base=BASE, now=NOW)
     assert leases == [(lost.id, lost.campaign_id)]
     row, contact = await state_of(sessions, lost)
     assert (row.state, row.category, row.cause) == ("lost", "no_answer", None)
@@ -110,7 +110,7 @@ async def test_the_last_lost_call_ends_the_contact(sessions: Sessions) -> None:
         contact={"attempts": 2, "history": "no_answer,no_answer"},
     )
     async with write_transaction(sessions) as session:
-        await sweeper.lose(session, [lost.id], base=BASE, now=NOW)
+        await sweep_db.lose(session, [lost.id], base=BASE, now=NOW)
     _, contact = await state_of(sessions, lost)
     assert (contact.status, contact.outcome, contact.attempts) == ("done", "no_answer", 3)
 
@@ -140,7 +140,7 @@ async def test_campaigns_past_their_end_expire_then_complete(sessions: Sessions)
     going = await insert_campaign(sessions, end_at=NOW + timedelta(seconds=1))
     await insert_contacts(sessions, going, [1], status="pending")
     async with write_transaction(sessions) as session:
-        assert await sweeper.expire_ended(session, NOW) == [ended]
+        assert await sweep_db.expire_ended(session, NOW) == [ended]
     assert await contact_outcomes(sessions, ended) == [("done", "expired")] * 2
     assert await contact_outcomes(sessions, dialing) == [("dialing", None), ("done", "expired")]
     assert await contact_outcomes(sessions, going) == [("pending", None)]
@@ -162,7 +162,7 @@ async def test_running_campaigns_with_every_contact_done_complete(sessions: Sess
     paused = await insert_campaign(sessions, status="paused")
     await insert_contacts(sessions, paused, [1], status="done")
     async with write_transaction(sessions) as session:
-        assert await sweeper.complete_finished(session, NOW) == [done]
+        assert await sweep_db.complete_finished(session, NOW) == [done]
     found = await campaigns_by_id(sessions)
     assert (found[done].status, found[done].finished_at) == ("completed", NOW)
     assert {found[i].status for i in (*busy.values(), empty)} == {"running"}
@@ -179,7 +179,7 @@ async def test_contacts_a_late_call_left_waiting_in_an_ended_campaign_close(
     long_ago = await insert_campaign(sessions, status="cancelled", finished_at=ago(2 * 86400))
     await insert_contacts(sessions, long_ago, [1], status="pending")
     async with write_transaction(sessions) as session:
-        assert await sweeper.close_orphans(session, NOW) == 2
+        assert await sweep_db.close_orphans(session, NOW) == 2
     assert await contact_outcomes(sessions, cancelled) == [("done", "cancelled")]
     assert await contact_outcomes(sessions, completed) == [("done", "expired")]
     assert await contact_outcomes(sessions, long_ago) == [("pending", None)]

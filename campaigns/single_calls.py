@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import callbacks, dnc, store
+from campaigns.contact_status import finish
 from campaigns.contacts import call_contact
 from campaigns.errors import Conflict, Invalid
 from campaigns.importer import ImportRefused, Zoning, check_rows, contacts_frame
@@ -140,7 +141,7 @@ async def create_call(
     await session.flush()
     recorded: list[int] = []
     if await dnc.check(session, contact.phone) is not None:
-        contact.status, contact.outcome = ContactStatus.DONE, Outcome.DNC
+        finish(contact, Outcome.DNC)
         await session.flush()
         recorded = await session.run_sync(callbacks.record_outcomes, [contact.id], now=now)
     await store.start(session, campaign.id, now=now)

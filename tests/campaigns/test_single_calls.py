@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import dnc
-from campaigns.calls import CallCreated, CallSpec, create_call, get_call
 from campaigns.db import write_transaction
 from campaigns.errors import Conflict, Invalid, NotFound
+from campaigns.single_calls import CallCreated, CallSpec, create_call, get_call
 from campaigns.states import DncSource
 from campaigns.tables import Callback, Campaign
 from tests.factories import T0
