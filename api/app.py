@@ -1,4 +1,5 @@
-"""The API process's app factory (DESIGN §2): `create_app(settings)`, served by `dialer api`.
+"""The API process's app factory (docs/design.md §2): `create_app(settings)`, served by
+`dialer api`.
 
 Routers are included here and nowhere else; errors map to responses in `api.errors`;
 everything a request needs is built once by the lifespan (`api.resources`).

@@ -1,4 +1,4 @@
-"""Bearer API keys (DESIGN §9): every `/v1` route needs `Authorization: Bearer <key>`.
+"""Bearer API keys (docs/design.md §9): every `/v1` route needs `Authorization: Bearer <key>`.
 
 The keys are `DIALER_API_KEYS`. The given key is compared with every configured key in
 constant time, and all of them are compared, so the answer's timing tells nothing about which

@@ -1,4 +1,4 @@
-"""`/v1/calls`: one informing call now, for a CRM (DESIGN §9).
+"""`/v1/calls`: one informing call now, for a CRM (docs/design.md §9).
 
 `Idempotency-Key` makes retries safe: the same key answers the call it made the first time
 (200, `Idempotent-Replayed: true`) and places no second one.

@@ -1,4 +1,5 @@
-"""`/v1/campaigns`: create, list, read, edit, fill with contacts, run and export (DESIGN §9).
+"""`/v1/campaigns`: create, list, read, edit, fill with contacts, run and export (docs/design.md
+§9).
 
 Routers only translate HTTP to the campaign layer and back: every rule (legal transitions,
 editable states, import checks) lives in `campaigns`, every error becomes a response in

@@ -1,4 +1,4 @@
-"""`/v1/dnc`: the do-not-call list (DESIGN §7, §9): numbers never called by any campaign."""
+"""`/v1/dnc`: the do-not-call list (docs/design.md §7, §9): numbers never called by any campaign."""
 
 from __future__ import annotations
 

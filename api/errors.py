@@ -1,4 +1,4 @@
-"""The one place where errors become responses (DESIGN §9).
+"""The one place where errors become responses (docs/design.md §9).
 
 Every error body is `{"error": {"code", "message", "details"}}`: business errors of the
 campaign layer carry their own code and status, HTTP errors of the framework (unknown route,

@@ -1,4 +1,4 @@
-"""Response bodies of the REST API (DESIGN §9) and the error body every route documents.
+"""Response bodies of the REST API (docs/design.md §9) and the error body every route documents.
 
 The models are the OpenAPI document's truth: each route names its response model and its
 error statuses (`errors(...)`), so a client generated from /openapi.json knows every answer.

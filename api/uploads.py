@@ -1,4 +1,4 @@
-"""Parsing a contacts upload (DESIGN §9): a multipart CSV/XLSX file or a JSON contacts list.
+"""Parsing a contacts upload (docs/design.md §9): a multipart CSV/XLSX file or a JSON contacts list.
 
 One route takes both, so the body is read by hand after a look at its content type; the
 OpenAPI document describes both forms (`UPLOAD_BODY`). The body's size is capped by the

@@ -1,4 +1,4 @@
-"""`/webhooks/mtt/{token}`: MTT's events, on one URL in every format (DESIGN §10).
+"""`/webhooks/mtt/{token}`: MTT's events, on one URL in every format (docs/design.md §10).
 
 The token in the path is the only secret MTT can send (no signature, no header), so a wrong one
 answers exactly what an unknown route answers and stores nothing; it is compared in constant

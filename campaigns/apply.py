@@ -1,4 +1,4 @@
-"""The call's state machine: one MTT event applied to its attempt and contact (DESIGN §5.3).
+"""The call's state machine: one MTT event applied to its attempt and contact (docs/design.md §5.3).
 
 Events of one call arrive in any order, and the same set of events must end in the same rows
 whatever the order:

@@ -1,4 +1,5 @@
-"""CRM callbacks (DESIGN §9): one signed JSON POST per final contact outcome and per DTMF choice.
+"""CRM callbacks (docs/design.md §9): one signed JSON POST per final contact outcome and per DTMF
+choice.
 
 A callback is first a row whose unique `dedup_key` names what it reports (`outcome:<contact>`,
 `dtmf:<attempt>:<digit>`), so a duplicated webhook, a retried job or a second sweep can never

@@ -1,4 +1,5 @@
-"""The one place a contact's status is written (DESIGN §5): waiting → dialing → waiting or done.
+"""The one place a contact's status is written (docs/design.md §5): waiting → dialing → waiting or
+done.
 
 Every other module asks here: the pacer claims and gives back, the dial job and the sweeper
 finish, reschedule or put back, an event writes its settlement, and cancelling or ending a

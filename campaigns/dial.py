@@ -1,4 +1,4 @@
-"""The dial side of the call's state machine (DESIGN §5.2): claimed → sending → an answer.
+"""The dial side of the call's state machine (docs/design.md §5.2): claimed → sending → an answer.
 
 Every step is a compare-and-set on the attempt's state, so two dial jobs for one attempt (a
 retried arq job, a second worker) send at most one request, and a step that lost the race

@@ -1,4 +1,4 @@
-"""The do-not-call list (DESIGN §7): checked at import and again right before each dial.
+"""The do-not-call list (docs/design.md §7): checked at import and again right before each dial.
 
 Functions take the caller's session; those that write must run inside `write_transaction`.
 """

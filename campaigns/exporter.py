@@ -1,4 +1,4 @@
-"""Campaign results as CSV or XLSX, streamed (DESIGN §8).
+"""Campaign results as CSV or XLSX, streamed (docs/design.md §8).
 
 Rows come from the database in chunks and leave as bytes chunk by chunk, so a million contacts
 never sit in memory; each chunk is reshaped column by column rather than row by row. Times are

@@ -1,4 +1,4 @@
-"""Sharing the free call slots between campaigns by priority (DESIGN §6).
+"""Sharing the free call slots between campaigns by priority (docs/design.md §6).
 
 Each round the slots are split in proportion to priority, a campaign that can use fewer than
 its share (few free slots of its own, few contacts due) getting what it can use and the rest

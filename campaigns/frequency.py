@@ -1,6 +1,7 @@
 """Frequency caps on answered calls per number, across campaigns.
 
-- The service's daily cap (DESIGN §7): answered calls per Moscow day, every campaign counting.
+- The service's daily cap (docs/design.md §7): answered calls per Moscow day, every campaign
+counting.
 - debt_collection's caps (230-FZ art. 7, campaigns.purposes): answered calls of debt_collection
   campaigns per calendar day, week (Monday to Sunday) and month in the callee's local time.
   Calls placed and not yet finished count as answered until they end: two campaigns dialing one

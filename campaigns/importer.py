@@ -1,4 +1,4 @@
-"""Contacts import: a file or a JSON list in, contacts stored and a report out (DESIGN §8).
+"""Contacts import: a file or a JSON list in, contacts stored and a report out (docs/design.md §8).
 
 Everything that can refuse the whole import (unreadable file, no phone column, broken
 template, limits) is checked before the one write transaction, so a refused import changes
@@ -65,7 +65,7 @@ class ImportReport:
     already had is counted too."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN §9."""
+        """The JSON shape of docs/design.md §9."""
         return asdict(self) | {"rejected": [asdict(r) for r in self.rejected]}
 
 

@@ -1,4 +1,5 @@
-"""The webhook inbox: every authenticated body stored, deduplicated and applied (DESIGN §10).
+"""The webhook inbox: every authenticated body stored, deduplicated and applied (docs/design.md
+§10).
 
 A batch of bodies is stored and applied in one write transaction, the raw events inserted
 first: when the commit returns, each event is both durable and applied, or neither. If applying

@@ -1,4 +1,4 @@
-"""The pacer's database work (DESIGN §5.1): which contacts are due, and claiming them.
+"""The pacer's database work (docs/design.md §5.1): which contacts are due, and claiming them.
 
 A claim moves a contact to `dialing` and inserts its attempt `claimed` in one transaction; the
 contact update is a compare-and-set on its waiting status, so a contact cancelled or claimed by

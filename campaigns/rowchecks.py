@@ -1,4 +1,4 @@
-"""Checking an import's rows: every rule vectorised over the frame (DESIGN §7, §8).
+"""Checking an import's rows: every rule vectorised over the frame (docs/design.md §7, §8).
 
 A million rows must not meet a Python loop: numbers are normalised by the core's column
 normaliser, templates and voice overrides are validated once per distinct value, zones found

@@ -1,4 +1,4 @@
-"""The campaign body of the HTTP contract (DESIGN §9): field names are part of the contract.
+"""The campaign body of the HTTP contract (docs/design.md §9): field names are part of the contract.
 
 `CampaignSettings` is what a campaign row stores; `CampaignSpec` adds the optional inline
 contacts, which are only checked for shape here (the importer checks their values and
@@ -186,7 +186,7 @@ class CampaignSettings(BaseModel):
     priority: Priority = 1
     """Weight in the fair share of the global call limits."""
     redial: Redial = {}
-    """Policy category → delays in seconds of its successive redials (reference/q850.md)."""
+    """Policy category → delays in seconds of its successive redials (docs/causes.md)."""
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     """HMAC key of this campaign's CRM callbacks (the global one when unset)."""

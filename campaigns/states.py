@@ -1,4 +1,5 @@
-"""The states of campaigns, contacts and attempts (DESIGN §4, §5), stored as plain strings."""
+"""The states of campaigns, contacts and attempts (docs/design.md §4, §5), stored as plain
+strings."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class ContactStatus(StrEnum):
 
 
 class Outcome(StrEnum):
-    """Every final contact outcome of DESIGN §5.4: the redial policy's endings
+    """Every final contact outcome of docs/design.md §5.4: the redial policy's endings
     (dialer.telecom.redial.Ending, up to `expired`), then the call path's and the campaign's."""
 
     LISTENED = "listened"

@@ -1,4 +1,4 @@
-"""Live campaign statistics (DESIGN §9), counted from the contact rows in one grouped query.
+"""Live campaign statistics (docs/design.md §9), counted from the contact rows in one grouped query.
 
 `attempts` sums the contacts' attempt counters rather than counting attempt rows: the contact
 rows are read anyway, and the attempt table has no campaign index to count by.

@@ -1,4 +1,4 @@
-"""Campaigns: create, read, edit and the lifecycle (DESIGN §4).
+"""Campaigns: create, read, edit and the lifecycle (docs/design.md §4).
 
 Every function takes the caller's session, so an action composes with others in one
 transaction; those that write must run inside `campaigns.db.write_transaction`. Time is

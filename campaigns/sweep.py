@@ -1,4 +1,5 @@
-"""The sweeper's database work (DESIGN §5.5): nothing stays claimed, sending or live forever,
+"""The sweeper's database work (docs/design.md §5.5): nothing stays claimed, sending or live
+forever,
 and campaigns end when their contacts do.
 
 Each step is one statement or a compare-and-set per row, so any number of worker processes may

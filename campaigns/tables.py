@@ -1,4 +1,5 @@
-"""The tables (DESIGN §4). The database is the source of truth; Redis never holds the only copy.
+"""The tables (docs/design.md §4). The database is the source of truth; Redis never holds the only
+copy.
 
 Times are stored in UTC and always come back timezone-aware, on SQLite as on PostgreSQL.
 Enumerated states are plain strings (values of `campaigns.states`), so a new state needs no

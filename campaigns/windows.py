@@ -1,4 +1,4 @@
-"""Calling windows in the callee's local time (DESIGN §7).
+"""Calling windows in the callee's local time (docs/design.md §7).
 
 A window is wall-clock time of day: the set of instants whose local time, in the callee's zone,
 falls in that day's span. Across a DST change that set is not one neat interval a day, so the

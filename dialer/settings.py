@@ -1,4 +1,4 @@
-"""The one settings class of the service (DESIGN §12).
+"""The one settings class of the service (docs/design.md §12).
 
 Every process builds it once (`Settings()` reads `DIALER_*` variables and `.env`) and passes it
 into constructors; nothing below the composition root reads the environment itself.

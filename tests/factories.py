@@ -90,7 +90,7 @@ async def insert_call(
 
 
 def campaign_body(**fields: Any) -> dict[str, Any]:
-    """A valid `POST /v1/campaigns` body (DESIGN §9's example); fields override."""
+    """A valid `POST /v1/campaigns` body (docs/design.md §9's example); fields override."""
     body: dict[str, Any] = {
         "name": "Order ready",
         "message": "Здравствуйте, {name}! Ваш заказ {order} готов к выдаче.",

@@ -1,4 +1,4 @@
-"""The dial job (DESIGN §5.2): one claimed attempt, at most one request to sb-api.
+"""The dial job (docs/design.md §5.2): one claimed attempt, at most one request to sb-api.
 
 Every way out leaves the attempt in a definite state. Before the request is marked sent, a
 crash leaves it for the sweeper to take back (nothing was sent); once marked, a crash or any

@@ -1,4 +1,4 @@
-"""The pacer (DESIGN §5.1, §6): claims due contacts and enqueues their dial jobs.
+"""The pacer (docs/design.md §5.1, §6): claims due contacts and enqueues their dial jobs.
 
 Every worker process runs the loop; a Redis lock lets one of them pace at a time. The leader
 renews it each tick, so a leader that dies (even SIGKILLed) is replaced once the lock lapses,

@@ -1,4 +1,4 @@
-"""The sweep jobs (DESIGN §5.5), run by arq's cron in every worker process.
+"""The sweep jobs (docs/design.md §5.5), run by arq's cron in every worker process.
 
 arq enqueues one job per cron tick under a shared id, so usually one process sweeps; when two
 do, every step's compare-and-set leaves each row to one of them. Each step has its own short

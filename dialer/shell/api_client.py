@@ -1,4 +1,4 @@
-"""A small synchronous client of the service's REST API (DESIGN §9), for the `campaign` CLI.
+"""A small synchronous client of the service's REST API (docs/design.md §9), for the `campaign` CLI.
 
 It speaks HTTP only, so the CLI works against any running deployment and dialer/ stays free
 of the campaign layer. The API key is sent as a bearer token and appears in no repr or error.
@@ -30,7 +30,8 @@ DOWNLOAD_CHUNK = 64 * 1024
 
 
 class ServiceError(RuntimeError):
-    """An answer other than 2xx, with the error body of DESIGN §9 when the service sent one."""
+    """An answer other than 2xx, with the error body of docs/design.md §9 when the service sent
+    one."""
 
     def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
         super().__init__(f"HTTP {status} {code}: {message}")

@@ -1,4 +1,4 @@
-"""The `dialer` command: the single composition root (DESIGN §3).
+"""The `dialer` command: the single composition root (docs/design.md §3).
 
 Commands import the rest of the service lazily, so `dialer --help` stays fast and the lower
 layers never see the upper ones.

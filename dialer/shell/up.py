@@ -1,4 +1,4 @@
-"""`dialer up`: the whole service on one machine (DESIGN §2).
+"""`dialer up`: the whole service on one machine (docs/design.md §2).
 
 An embedded redis-server with AOF under DATA_DIR, migrations, the simulator when no MTT login
 is configured, the API and one worker, all wired through one environment. The parts run as

@@ -1,4 +1,4 @@
-"""The Q.850 disconnect causes and their default redial categories (reference/q850.md).
+"""The Q.850 disconnect causes and their default redial categories (docs/causes.md).
 
 Both the catalogue and the cause → category table are data: MTT's cause semantics are
 unverified, so an operator must be able to correct the table without a code change.

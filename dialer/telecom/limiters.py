@@ -1,4 +1,4 @@
-"""Operator limits shared by every worker process through Redis (DESIGN §6).
+"""Operator limits shared by every worker process through Redis (docs/design.md §6).
 
 - `CpsLimiter`: calls per second on Redis server time, in two steps. `acquire` *reserves* the
   next free send slot by GCRA and sleeps until it: slots are spaced evenly at the admission log's

@@ -1,7 +1,7 @@
 """Read-only client for MTT's JSON-RPC 2.0 account API (getCallHistory, getCustomerBalance).
 
 Used to reconcile calls whose final webhook never came and to stop dialing before the money
-runs out (reference/sb-api.md, "Other MTT APIs"). Every method only reads, so every transport
+runs out (docs/mtt.md, "Other MTT APIs"). Every method only reads, so every transport
 failure is retried within the same bounds as sb-api's.
 
     MttRpcError          base

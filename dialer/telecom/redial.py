@@ -1,4 +1,4 @@
-"""The redial policy and the pure decision after each finished call (reference/q850.md).
+"""The redial policy and the pure decision after each finished call (docs/causes.md).
 
 Rules of the decision, in order:
 
@@ -206,7 +206,7 @@ def decide_lost(
     now: datetime,
     next_opening: NextOpening,
 ) -> Final | Redial:
-    """A call that never reported its end is treated as unanswered (DESIGN §5.5)."""
+    """A call that never reported its end is treated as unanswered (docs/design.md §5.5)."""
     return _follow(
         Category.NO_ANSWER, history, attempts, network_attempts, policy, now, next_opening
     )

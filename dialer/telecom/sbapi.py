@@ -1,4 +1,4 @@
-"""Async client for MTT's sb-api call endpoint (reference/sb-api.md, DESIGN §5.2).
+"""Async client for MTT's sb-api call endpoint (docs/mtt.md, docs/design.md §5.2).
 
 The one rule that shapes this module: a call request must never be sent twice unless it is
 certain that MTT did not process the first one. Hence two outcomes besides an answer:

@@ -238,7 +238,7 @@ async def test_a_patch_leaving_invalid_settings_is_422_and_changes_nothing(
     assert (await api.get(f"/v1/campaigns/{created['id']}")).json()["a_number"] == "74950000000"
 
 
-# The legal moves of DESIGN §4: action → status before → status after (None: 409).
+# The legal moves of docs/design.md §4: action → status before → status after (None: 409).
 LIFECYCLE = [
     ("start", "draft", "running"),
     ("pause", "draft", None),

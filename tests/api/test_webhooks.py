@@ -1,4 +1,4 @@
-"""The webhook collector through the ASGI app, with real SQLite and Redis (DESIGN §10)."""
+"""The webhook collector through the ASGI app, with real SQLite and Redis (docs/design.md §10)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    """The campaign body of DESIGN §9, with its inline contact."""
+    """The campaign body of docs/design.md §9, with its inline contact."""
     contact = {"phone": "+7 910 123-45-67", "vars": {"name": "Анна", "order": "A-17"}}
     return campaign_body(**({"contacts": [contact]} | overrides))
 

@@ -25,7 +25,7 @@ def action(digit: object, kind: str, number: object = None) -> dict[str, object]
 
 
 def design_menu_body() -> list[dict[str, object]]:
-    """DESIGN §9's campaign body."""
+    """docs/design.md §9's campaign body."""
     return [action(1, "notify"), action(3, "transfer", "74997090111"), action(9, "opt_out")]
 
 

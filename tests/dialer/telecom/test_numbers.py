@@ -13,11 +13,11 @@ from dialer.telecom.number_columns import normalize_series
 from dialer.telecom.numbers import InvalidNumber, normalize
 
 ACCEPTED = [
-    # DESIGN §8 and the brief
+    # docs/design.md §8 and the brief
     ("8 (910) 123-45-67", "79101234567"),
     ("+7 910 1234567", "79101234567"),
     ("9101234567", "79101234567"),
-    ("+7 910 123-45-67", "79101234567"),  # DESIGN §9 contacts example
+    ("+7 910 123-45-67", "79101234567"),  # docs/design.md §9 contacts example
     ("7-910-123-45-67", "79101234567"),
     ("8-800-555-35-35", "78005553535"),
     ("8.910.123.45.67", "79101234567"),
