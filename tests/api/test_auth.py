@@ -26,11 +26,13 @@ V1_ROUTES = [
     ("GET", "/v1/campaigns/1/contacts/1"),
     ("GET", "/v1/campaigns/1/export"),
     ("GET", "/v1/campaigns/1/waiting"),
+    ("POST", "/v1/campaigns/1/duplicate"),
     ("POST", "/v1/calls"),
     ("GET", "/v1/calls/1"),
     ("GET", "/v1/dnc"),
     ("POST", "/v1/dnc"),
     ("DELETE", "/v1/dnc"),
+    ("GET", "/v1/dnc.csv"),
 ]
 
 
