@@ -7,6 +7,10 @@ changes nothing. A file replaces what the files before it say about the numbers 
 first range to its last, so a newer partial file given last corrects an older complete set.
 The registry's files also come as JSON (the npm package numcap's data/*.json, the package's
 snapshot source); they are turned into the registry's CSV and read by the same parser.
+
+The package's snapshot was built from numcap 0.0.14's Kody_ABC-3kh.json, Kody_ABC-4kh.json,
+Kody_ABC-8kh.json and Kody_DEF-9kh.json, then numbering_data/sources/DEF-9xx-partial.csv, with
+`--obtained 2015-10-08` (the files' date), so that any `dialer numbering update` is newer.
 """
 
 from __future__ import annotations
@@ -99,7 +103,9 @@ def update(sources: Sequence[str], data_dir: Path, now: datetime) -> NumberingPl
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("files", nargs="+", help="registry files in the registry's format")
+    parser.add_argument(
+        "files", nargs="+", help="registry files (CSV, or numcap's JSON), older ones first"
+    )
     parser.add_argument("--out", type=Path, required=True, help="the snapshot directory")
     parser.add_argument("--note", required=True, help="where the files came from")
     parser.add_argument("--obtained", help="date the files were taken (default: today)")
