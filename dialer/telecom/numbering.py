@@ -11,15 +11,16 @@ newer of the two, once per process and data directory.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -37,10 +38,12 @@ __all__ = [
 ]
 
 PACKAGED: Final = Path(__file__).with_name("numbering_data")
-"""The package's snapshot directory: plan.csv.gz and plan.json."""
-SNAPSHOT: Final = "plan.csv.gz"
+"""The package's snapshot directory: plan.npz and plan.json."""
+SNAPSHOT: Final = "plan.npz"
 META: Final = "plan.json"
 _COUNTRY: Final = 7 * 10**10
+_MOBILE: Final = 900
+"""The first DEF (mobile) code; the codes below it are ABC (landline and non-geographic)."""
 _Ints = npt.NDArray[np.int64]
 
 
@@ -75,21 +78,42 @@ class Lookup:
 
 
 class NumberingPlan:
-    """Non-overlapping ranges, sorted; adjacent ranges of one operator and region merged."""
+    """Non-overlapping ranges, sorted; adjacent ranges of one operator and region merged.
+
+    Each range's zone is decided when the plan is built and saved with it, so a process loads
+    a few arrays rather than a quarter of a million rows and their region texts."""
 
     def __init__(self, ranges: Iterable[NumberRange], meta: dict[str, Any]) -> None:
         merged = _merged(sorted(ranges, key=lambda r: r.first))
-        self.meta = meta
-        self._firsts: _Ints = np.array([r.first for r in merged], dtype=np.int64)
-        self._lasts: _Ints = np.array([r.last for r in merged], dtype=np.int64)
-        keys = sorted({(r.region, r.operator) for r in merged})
+        zones = _range_zones(merged)
+        keys = sorted({(r.region, r.operator, zone) for r, zone in zip(merged, zones, strict=True)})
         position = {key: i for i, key in enumerate(keys)}
-        self._key: npt.NDArray[np.int32] = np.array(
-            [position[(r.region, r.operator)] for r in merged], dtype=np.int32
+        self._assign(
+            meta,
+            np.array([r.first for r in merged], dtype=np.int64),
+            np.array([r.last for r in merged], dtype=np.int64),
+            np.array(
+                [position[(r.region, r.operator, z)] for r, z in zip(merged, zones, strict=True)],
+                dtype=np.int32,
+            ),
+            keys,
         )
-        self.regions = tuple(region for region, _ in keys)
-        self.operators = tuple(operator for _, operator in keys)
-        self.zones = tuple(region_zone(region) for region in self.regions)
+
+    def _assign(
+        self,
+        meta: dict[str, Any],
+        firsts: _Ints,
+        lasts: _Ints,
+        key: npt.NDArray[np.int32],
+        keys: Sequence[tuple[str, str, str]],
+    ) -> None:
+        self.meta = meta
+        self._firsts = firsts
+        self._lasts = lasts
+        self._key = key
+        self.regions = tuple(region for region, _, _ in keys)
+        self.operators = tuple(operator for _, operator, _ in keys)
+        self.zones: tuple[str | None, ...] = tuple(zone or None for _, _, zone in keys)
 
     def __len__(self) -> int:
         return len(self._firsts)
@@ -118,24 +142,57 @@ class NumberingPlan:
         return Place(self.zones[found], self.regions[found], self.operators[found])
 
     def save(self, directory: Path) -> None:
-        """The snapshot: a gzip'd CSV of the merged ranges and its metadata beside it."""
+        """The snapshot: the ranges' bounds and keys as compressed arrays (the starts as
+        differences, which compress to a fraction), the metadata beside them."""
         directory.mkdir(parents=True, exist_ok=True)
-        text = io.StringIO()
-        writer = csv.writer(text, delimiter=";", lineterminator="\n")
-        writer.writerow(("first", "last", "operator", "region"))
-        writer.writerows((r.first, r.last, r.operator, r.region) for r in self.ranges)
-        data = gzip.compress(text.getvalue().encode(), compresslevel=9, mtime=0)
-        (directory / SNAPSHOT).write_bytes(data)
+        with (directory / SNAPSHOT).open("wb") as file:
+            np.savez_compressed(
+                file,
+                gaps=np.diff(self._firsts, prepend=0),
+                sizes=self._lasts - self._firsts,
+                key=self._key,
+                regions=np.array(self.regions, dtype=str),
+                operators=np.array(self.operators, dtype=str),
+                zones=np.array([zone or "" for zone in self.zones], dtype=str),
+            )
         meta = self.meta | {"ranges": len(self)}
         (directory / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> NumberingPlan:
         meta = json.loads((directory / META).read_text(encoding="utf-8"))
-        text = gzip.decompress((directory / SNAPSHOT).read_bytes()).decode()
-        rows = csv.reader(io.StringIO(text), delimiter=";")
-        next(rows)
-        return cls((NumberRange(int(f), int(t), o, r) for f, t, o, r in rows), meta)
+        with np.load(directory / SNAPSHOT, allow_pickle=False) as data:
+            firsts = np.cumsum(data["gaps"], dtype=np.int64)
+            lasts = firsts + data["sizes"]
+            columns = (data[name].tolist() for name in ("regions", "operators", "zones"))
+            keys = list(zip(*columns, strict=True))
+            plan = cls.__new__(cls)
+            plan._assign(meta, firsts, lasts, data["key"].astype(np.int32), keys)
+        return plan
+
+
+def _range_zones(ranges: Sequence[NumberRange]) -> list[str]:
+    """Each range's zone ("" for none): its region text's, else, for a landline (ABC) code,
+    the commonest zone of the code's placed ranges when they all keep one UTC offset. An ABC
+    code serves one area, and the registry often names only a town or district in it."""
+    by_text = {region: region_zone(region) or "" for region in {r.region for r in ranges}}
+    zones = [by_text[r.region] for r in ranges]
+    codes = [(r.first - _COUNTRY) // 10**7 for r in ranges]
+    of_code: dict[int, Counter[str]] = {}
+    for code, zone in zip(codes, zones, strict=True):
+        if zone and code < _MOBILE:
+            of_code.setdefault(code, Counter())[zone] += 1
+    shared = {
+        code: found.most_common(1)[0][0]
+        for code, found in of_code.items()
+        if len({_offset(zone) for zone in found}) == 1
+    }
+    return [zone or shared.get(code, "") for code, zone in zip(codes, zones, strict=True)]
+
+
+def _offset(zone: str) -> timedelta | None:
+    """The zone's UTC offset now; Russia's zones keep no summer time."""
+    return datetime.now(ZoneInfo(zone)).utcoffset()
 
 
 def _merged(ranges: Sequence[NumberRange]) -> list[NumberRange]:

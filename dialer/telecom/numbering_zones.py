@@ -2,7 +2,8 @@
 
 The registry names regions loosely ("г. Москва|Московская обл.", "Республика Саха /Якутия/",
 "г. Санкт-Петербург * Ленинградская область", "Российская Федерация"), so a text is cut into
-parts and each part matched by a distinctive stem of a federal subject's name. A text whose
+parts and each part matched by a distinctive stem of a federal subject's name, or else by the
+name of a town that the registry names alone ("г. Сочи", mostly in ABC files). A text whose
 parts lie in different zones, or that names no subject, has no zone: the caller treats the
 number as of unknown zone rather than guess an hour.
 """
@@ -105,7 +106,7 @@ _SUBJECTS: Final = (
     ("крым", "Europe/Simferopol"),
     ("севастопол", "Europe/Simferopol"),
     ("волгоградск", "Europe/Volgograd"),
-    ("кировск", "Europe/Kirov"),
+    ("кировская", "Europe/Kirov"),  # not the Кировский districts of other subjects
     # UTC+4
     ("самарск", "Europe/Samara"),
     ("удмурт", "Europe/Samara"),
@@ -115,7 +116,7 @@ _SUBJECTS: Final = (
     # UTC+5
     ("ямало-ненецк", "Asia/Yekaterinburg"),
     ("ненецк", "Europe/Moscow"),  # after ямало-ненецк
-    ("свердловск", "Asia/Yekaterinburg"),
+    ("свердловская", "Asia/Yekaterinburg"),
     ("челябинск", "Asia/Yekaterinburg"),
     ("курганск", "Asia/Yekaterinburg"),
     ("тюменск", "Asia/Yekaterinburg"),
@@ -125,13 +126,14 @@ _SUBJECTS: Final = (
     ("башкортостан", "Asia/Yekaterinburg"),
     ("оренбургск", "Asia/Yekaterinburg"),
     # UTC+6
-    ("омск", "Asia/Omsk"),  # "томск" contains it: Tomsk is matched as a word first
+    ("омск", "Asia/Omsk"),
+    ("томск", "Asia/Tomsk"),
     # UTC+7
     ("новосибирск", "Asia/Novosibirsk"),
     ("алтай", "Asia/Barnaul"),
     ("кемеровск", "Asia/Novokuznetsk"),
     ("кузбасс", "Asia/Novokuznetsk"),
-    ("красноярск", "Asia/Krasnoyarsk"),
+    ("красноярский кр", "Asia/Krasnoyarsk"),  # not Samara's Красноярский район
     ("тыва", "Asia/Krasnoyarsk"),
     ("тува", "Asia/Krasnoyarsk"),
     ("хакасия", "Asia/Krasnoyarsk"),
@@ -142,11 +144,11 @@ _SUBJECTS: Final = (
     ("сахалин", "Asia/Sakhalin"),  # before саха
     ("саха", "Asia/Yakutsk"),
     ("якутия", "Asia/Yakutsk"),
-    ("амурск", "Asia/Yakutsk"),
+    ("амурская", "Asia/Yakutsk"),  # not Khabarovsk krai's Амурский район
     ("забайкальск", "Asia/Chita"),
     ("чита", "Asia/Chita"),
     # UTC+10
-    ("приморск", "Asia/Vladivostok"),
+    ("приморский кр", "Asia/Vladivostok"),  # not Arkhangelsk's Приморский район
     ("хабаровск", "Asia/Vladivostok"),
     ("еврейск", "Asia/Vladivostok"),
     # UTC+11
@@ -157,10 +159,131 @@ _SUBJECTS: Final = (
     ("корякск", "Asia/Kamchatka"),
     ("чукотск", "Asia/Anadyr"),
 )
-"""Every federal subject by a stem of its name; a stem that is part of another stem comes
-after it (ямало-ненецк before ненецк, сахалин before саха)."""
+"""Every federal subject by the start of a word of its name; a stem that begins another stem
+comes after it (сахалин before саха). A stem that a district of another subject also begins
+with ("Кировский район") is written out further."""
 
-_WORD_TOMSK: Final = re.compile(r"(?<![а-я])томск")
+_CITIES: Final = (
+    # UTC+3
+    ("сочи", "Europe/Moscow"),
+    ("краснодар", "Europe/Moscow"),
+    ("новороссийск", "Europe/Moscow"),
+    ("ростов-на-дону", "Europe/Moscow"),
+    ("ставрополь", "Europe/Moscow"),
+    ("минеральн.. воды", "Europe/Moscow"),
+    ("минераловодск[а-я]*", "Europe/Moscow"),
+    ("пятигорск", "Europe/Moscow"),
+    ("ярославль", "Europe/Moscow"),
+    ("чебоксары", "Europe/Moscow"),
+    ("сыктывкар", "Europe/Moscow"),
+    ("череповец", "Europe/Moscow"),
+    ("вологда", "Europe/Moscow"),
+    ("псков", "Europe/Moscow"),
+    ("орел", "Europe/Moscow"),
+    ("петрозаводск", "Europe/Moscow"),
+    ("калуга", "Europe/Moscow"),
+    ("владимир", "Europe/Moscow"),
+    ("воронеж", "Europe/Moscow"),
+    ("тамбов", "Europe/Moscow"),
+    ("тула", "Europe/Moscow"),
+    ("тверь", "Europe/Moscow"),
+    ("рязань", "Europe/Moscow"),
+    ("владикавказ", "Europe/Moscow"),
+    ("иваново", "Europe/Moscow"),
+    ("казань", "Europe/Moscow"),
+    ("набережные челны", "Europe/Moscow"),
+    ("нижний новгород", "Europe/Moscow"),
+    ("йошкар-ола", "Europe/Moscow"),
+    ("пенза", "Europe/Moscow"),
+    ("саранск", "Europe/Moscow"),
+    ("назрань", "Europe/Moscow"),
+    ("кострома", "Europe/Moscow"),
+    ("костромск[а-я]*", "Europe/Moscow"),
+    ("белгород", "Europe/Moscow"),
+    ("махачкала", "Europe/Moscow"),
+    ("нальчик", "Europe/Moscow"),
+    ("черкесск", "Europe/Moscow"),
+    ("грозный", "Europe/Moscow"),
+    ("майкоп", "Europe/Moscow"),
+    ("элиста", "Europe/Moscow"),
+    ("симферополь", "Europe/Simferopol"),
+    ("ялта", "Europe/Simferopol"),
+    ("евпатория", "Europe/Simferopol"),
+    ("керчь", "Europe/Simferopol"),
+    ("феодосия", "Europe/Simferopol"),
+    ("обнинск", "Europe/Moscow"),
+    ("волгоград", "Europe/Volgograd"),
+    ("волжский", "Europe/Volgograd"),
+    ("киров", "Europe/Kirov"),
+    # UTC+4
+    ("самара", "Europe/Samara"),
+    ("тольятти", "Europe/Samara"),
+    ("сызрань", "Europe/Samara"),
+    ("новокуйбышевск", "Europe/Samara"),
+    ("ижевск", "Europe/Samara"),
+    ("ува", "Europe/Samara"),
+    ("увинск[а-я]*", "Europe/Samara"),
+    ("саратов", "Europe/Saratov"),
+    ("астрахань", "Europe/Astrakhan"),
+    # UTC+5
+    ("екатеринбург", "Asia/Yekaterinburg"),
+    ("нижний тагил", "Asia/Yekaterinburg"),
+    ("магнитогорск", "Asia/Yekaterinburg"),
+    ("пермь", "Asia/Yekaterinburg"),
+    ("тюмень", "Asia/Yekaterinburg"),
+    ("курган", "Asia/Yekaterinburg"),
+    ("уфа", "Asia/Yekaterinburg"),
+    ("стерлитамак", "Asia/Yekaterinburg"),
+    ("нефтекамск", "Asia/Yekaterinburg"),
+    ("салават", "Asia/Yekaterinburg"),
+    ("оренбург", "Asia/Yekaterinburg"),
+    ("абзелиловск[а-я]*", "Asia/Yekaterinburg"),
+    ("белорецк[а-я]*", "Asia/Yekaterinburg"),
+    ("сургут", "Asia/Yekaterinburg"),
+    ("сургутск[а-я]*", "Asia/Yekaterinburg"),
+    ("нижневартовск", "Asia/Yekaterinburg"),
+    ("салехард", "Asia/Yekaterinburg"),
+    # UTC+7
+    ("барнаул", "Asia/Barnaul"),
+    ("бийск", "Asia/Barnaul"),
+    ("кемерово", "Asia/Novokuznetsk"),
+    ("новокузнецк", "Asia/Novokuznetsk"),
+    ("норильск", "Asia/Krasnoyarsk"),
+    ("абакан", "Asia/Krasnoyarsk"),
+    ("кызыл", "Asia/Krasnoyarsk"),
+    ("эвенкийск[а-я]*", "Asia/Krasnoyarsk"),
+    ("таймырск[а-я]*", "Asia/Krasnoyarsk"),
+    # UTC+8
+    ("улан-удэ", "Asia/Irkutsk"),
+    ("братск", "Asia/Irkutsk"),
+    ("ангарск", "Asia/Irkutsk"),
+    # UTC+9
+    ("якутск", "Asia/Yakutsk"),
+    ("благовещенск", "Asia/Yakutsk"),
+    ("нерюнгри", "Asia/Yakutsk"),
+    ("красноярск", "Asia/Krasnoyarsk"),
+    # UTC+10
+    ("владивосток", "Asia/Vladivostok"),
+    ("находка", "Asia/Vladivostok"),
+    ("комсомольск-на-амуре", "Asia/Vladivostok"),
+    ("биробиджан", "Asia/Vladivostok"),
+    # UTC+11
+    ("магадан", "Asia/Magadan"),
+    ("южно-сахалинск", "Asia/Sakhalin"),
+    # UTC+12
+    ("петропавловск-камчатский", "Asia/Kamchatka"),
+    ("анадырь", "Asia/Anadyr"),
+)
+"""Towns the registry names without their subject (mostly in ABC files and older DEF files),
+as whole words ("курган" must not take Курганинск, in Krasnodar krai, with it); an entry
+ending in [а-я]* is a stem of a district's or town's adjective."""
+
+_WORD: Final = "(?<![а-я-])"
+_FINER_WORDS: Final = tuple((re.compile(_WORD + stem), zone) for stem, zone in _FINER)
+_PLACE_WORDS: Final = (
+    *((re.compile(_WORD + stem), zone) for stem, zone in _SUBJECTS),
+    *((re.compile(f"{_WORD}{name}(?![а-я-])"), zone) for name, zone in _CITIES),
+)
 _PARTS: Final = re.compile(r"\s*(?:\||\*|;|,|\sи\s)\s*")
 _NOISE: Final = re.compile(r"[\"'«»()/\\]+")
 
@@ -170,13 +293,12 @@ def _normal(text: str) -> str:
 
 
 def _finer_zone(part: str) -> str | None:
-    return next((zone for stem, zone in _FINER if stem in part), None)
+    return next((zone for word, zone in _FINER_WORDS if word.search(part)), None)
 
 
 def _subject_zone(part: str) -> str | None:
-    if _WORD_TOMSK.search(part):
-        return "Asia/Tomsk"
-    return next((zone for stem, zone in _SUBJECTS if stem in part), None)
+    """A subject's stem first, then a town's name."""
+    return next((zone for word, zone in _PLACE_WORDS if word.search(part)), None)
 
 
 @lru_cache(maxsize=4096)

@@ -388,7 +388,8 @@ def test_no_variables_give_an_empty_object() -> None:
         ("84951234567", "", "Europe/Moscow"),
         ("83432123456", "", "Asia/Yekaterinburg"),
         ("84232123456", "", "Asia/Vladivostok"),
-        ("89101234567", "", ""),  # a mobile outside the plan: unknown (strict policy)
+        ("89101234567", "", "Europe/Moscow"),  # a mobile: Нижегородская обл. in the plan
+        ("89951234567", "", ""),  # a mobile outside the plan: unknown (strict policy)
         ("84232123456", "Europe/Kaliningrad", "Europe/Kaliningrad"),
         ("+12025550123", "", "America/New_York"),
     ],
@@ -443,8 +444,8 @@ def test_valid_overrides_are_kept_per_row() -> None:
         None,
         {"emotion": "evil"},
     ]
-    # a row's own zone; the 910 mobiles are outside the package's numbering plan: unknown
-    assert contacts["timezone"].tolist() == ["Asia/Omsk", "", ""]
+    # a row's own zone, else the plan's (910-000: г. Москва и Московская область)
+    assert contacts["timezone"].tolist() == ["Asia/Omsk", "Europe/Moscow", "Europe/Moscow"]
 
 
 def test_rows_whose_message_renders_empty_are_rejected() -> None:
@@ -557,7 +558,7 @@ async def test_import_file_stores_contacts(
     ]
     first = contacts[0]
     assert (first.timezone, first.text, first.voice, first.status) == (
-        "",  # a 910 mobile: outside the package's numbering plan, so of unknown zone
+        "Europe/Moscow",  # a 910-000 mobile: г. Москва и Московская область in the plan
         None,
         None,
         ContactStatus.PENDING,
@@ -586,7 +587,7 @@ async def test_import_xlsx_with_overrides(
             {"voice_name": "zahar"},
             "Asia/Omsk",
         ),
-        ("79100000002", {"name": "Ира", "order": "A-2"}, None, None, ""),  # unknown zone
+        ("79100000002", {"name": "Ира", "order": "A-2"}, None, None, "Europe/Moscow"),
     ]
 
 
@@ -676,8 +677,8 @@ async def test_json_contacts_take_the_same_path(
     assert [(r.line, r.column, r.value) for r in report.rejected] == [(4, "emotion", "sad")]
     contacts = await _contacts(sessions, campaign_id)
     assert [(c.phone, c.line, c.vars, c.text, c.timezone) for c in contacts] == [
-        ("79100000001", 1, {"name": "Анна", "order": "A-1"}, None, ""),
-        ("79100000005", 5, {"name": "Оля", "order": "5"}, "{order}!", ""),
+        ("79100000001", 1, {"name": "Анна", "order": "A-1"}, None, "Europe/Moscow"),
+        ("79100000005", 5, {"name": "Оля", "order": "5"}, "{order}!", "Europe/Moscow"),
     ]
 
 

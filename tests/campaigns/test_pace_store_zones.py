@@ -24,7 +24,10 @@ from tests.db_fixtures import insert_campaign, insert_contacts
 pytestmark = pytest.mark.any_db
 
 Sessions = async_sessionmaker[AsyncSession]
-PRIMORYE_MOBILE = "79011340000"  # DEF 901-134: Приморский край in the registry
+PRIMORYE_MOBILES = (
+    "79011340000",  # DEF 901-134: Приморский край in the newer partial DEF-9xx file
+    "79147000000",  # DEF 914-700: Приморский край in the 2015 registry files
+)
 EVENING = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # Wed 21:00 Moscow, Thu 04:00 Vladivostok
 NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # Thu 01:00 Moscow, 08:00 Vladivostok
 EVERY_ZONE = sorted({zone for _, zone in (*_SUBJECTS, *_FINER)})
@@ -39,9 +42,12 @@ async def claim_now(sessions: Sessions, campaign_id: int, now: datetime) -> list
         return [c.contact_id for c in await pace_db.claim(session, due, now)]
 
 
-async def test_a_primorye_mobile_waits_for_eight_in_vladivostok(sessions: Sessions) -> None:
+@pytest.mark.parametrize("number", PRIMORYE_MOBILES)
+async def test_a_primorye_mobile_waits_for_eight_in_vladivostok(
+    sessions: Sessions, number: str
+) -> None:
     cid = await insert_campaign(sessions, window={}, message="Hi")  # default settings
-    await import_contacts(sessions, cid, [{"phone": PRIMORYE_MOBILE}])
+    await import_contacts(sessions, cid, [{"phone": number}])
     async with sessions() as session:
         (contact,) = (await session.scalars(select(Contact))).all()
     assert (contact.timezone, contact.region) == ("Asia/Vladivostok", "Приморский край")

@@ -15,53 +15,68 @@ from campaigns.windows import UNKNOWN_ZONE
 from campaigns.zoning import Zoning
 from dialer.settings import UnknownZone
 from dialer.telecom.numbering import NumberingPlan, parse_registry
+from dialer.telecom.numbering_zones import RUSSIAN_ZONES
 from tests.campaigns.files import read_csv_export
 from tests.db_fixtures import insert_campaign
 from tests.dialer.telecom.numbering_files import registry_file
 
 Sessions = async_sessionmaker[AsyncSession]
 
-# real ranges of the package's snapshot (DEF-9xx) and landlines phonenumbers places
+# real ranges of the package's snapshot: a mobile (DEF) and a landline (ABC) in every zone
 ELEVEN_ZONES = [
-    ("79003450000", "Europe/Kaliningrad"),  # Калининградская обл.
-    ("79001400000", "Europe/Moscow"),  # г. Москва * Московская область
-    ("79001760000", "Europe/Samara"),  # Самарская обл.
-    ("79000300000", "Asia/Yekaterinburg"),  # Свердловская обл.
-    ("79006700000", "Asia/Omsk"),  # Омская обл.
-    ("79010135500", "Asia/Krasnoyarsk"),  # Красноярский край
-    ("79008377000", "Asia/Irkutsk"),  # Иркутская обл.
-    ("79010136800", "Asia/Yakutsk"),  # Амурская обл.
-    ("79011340000", "Asia/Vladivostok"),  # Приморский край
-    ("79004050000", "Asia/Magadan"),  # Магаданская обл.
-    ("79004350000", "Asia/Kamchatka"),  # Камчатский край
-    ("74012123456", "Europe/Kaliningrad"),
-    ("74951234567", "Europe/Moscow"),
-    ("78462123456", "Europe/Samara"),
-    ("73432123456", "Asia/Yekaterinburg"),
-    ("73812123456", "Asia/Omsk"),
-    ("73912123456", "Asia/Krasnoyarsk"),
-    ("73952123456", "Asia/Irkutsk"),
-    ("74112123456", "Asia/Yakutsk"),
-    ("74232123456", "Asia/Vladivostok"),
-    ("74132123456", "Asia/Magadan"),
-    ("74152123456", "Asia/Kamchatka"),
+    ("79114500000", "Europe/Kaliningrad", "Калининградская обл."),
+    ("74012500000", "Europe/Kaliningrad", "г. Калининград"),
+    ("79161234567", "Europe/Moscow", "г. Москва и Московская область"),
+    ("74991234567", "Europe/Moscow", "г. Москва"),
+    ("79272000000", "Europe/Samara", "Самарская обл."),
+    ("78462700000", "Europe/Samara", "г. Самара"),
+    ("79122000000", "Asia/Yekaterinburg", "Свердловская обл."),
+    ("73433000000", "Asia/Yekaterinburg", "г. Екатеринбург"),
+    ("79136000000", "Asia/Omsk", "Омская обл."),
+    ("73812500000", "Asia/Omsk", "г. Омск"),
+    ("79135000000", "Asia/Krasnoyarsk", "Красноярский край"),
+    ("73912500000", "Asia/Krasnoyarsk", "г. Красноярск"),
+    ("79148700000", "Asia/Irkutsk", "Иркутская обл."),
+    ("73952500000", "Asia/Irkutsk", "г. Иркутск"),
+    ("79142200000", "Asia/Yakutsk", "Республика Саха /Якутия/"),
+    ("74112400000", "Asia/Yakutsk", "г. Якутск"),
+    ("79147000000", "Asia/Vladivostok", "Приморский край"),
+    ("74232400000", "Asia/Vladivostok", "г. Владивосток"),
+    ("79140300000", "Asia/Magadan", "Магаданская обл."),
+    ("74132600000", "Asia/Magadan", "г. Магадан"),
+    ("79140200000", "Asia/Kamchatka", "Камчатский край"),
+    ("74152400000", "Asia/Kamchatka", "г. Петропавловск-Камчатский"),
 ]
 
 
-def _zones(numbers: list[str], zoning: Zoning | None = None, **columns: list[str]) -> list[str]:
+def _checked(
+    numbers: list[str], zoning: Zoning | None = None, **columns: list[str]
+) -> pd.DataFrame:
     frame = pd.DataFrame({"phone": numbers, **columns}, dtype=pd.StringDtype("pyarrow"))
     frame.index = pd.RangeIndex(2, len(numbers) + 2)
     checked = check_rows(frame, message="Hi", default_timezone="Europe/Samara", zoning=zoning)
-    return list(checked.contacts["timezone"])
+    return checked.contacts
 
 
-@pytest.mark.parametrize(("number", "zone"), ELEVEN_ZONES)
-def test_numbers_of_each_of_the_eleven_zones_get_their_zone(number: str, zone: str) -> None:
-    assert _zones([number]) == [zone]
+def _zones(numbers: list[str], zoning: Zoning | None = None, **columns: list[str]) -> list[str]:
+    return list(_checked(numbers, zoning, **columns)["timezone"])
+
+
+def test_the_zone_table_covers_a_mobile_and_a_landline_of_every_russian_zone() -> None:
+    numbers = {(n[1] == "9", zone) for n, zone, _ in ELEVEN_ZONES}
+    assert numbers == {(mobile, zone) for mobile in (True, False) for zone in RUSSIAN_ZONES}
+
+
+@pytest.mark.parametrize(("number", "zone", "region"), ELEVEN_ZONES)
+def test_numbers_of_each_of_the_eleven_zones_get_their_zone_from_the_plan(
+    number: str, zone: str, region: str
+) -> None:
+    contacts = _checked([number])
+    assert (list(contacts["timezone"]), list(contacts["region"])) == ([zone], [region])
 
 
 def test_the_whole_zone_table_in_one_import() -> None:
-    assert _zones([n for n, _ in ELEVEN_ZONES]) == [z for _, z in ELEVEN_ZONES]
+    assert _zones([n for n, _, _ in ELEVEN_ZONES]) == [z for _, z, _ in ELEVEN_ZONES]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +101,7 @@ async def test_contacts_keep_zone_region_operator_the_report_counts_zones_and_ex
     sessions: Sessions,
 ) -> None:
     cid = await insert_campaign(sessions, message="Hi", status="draft")
-    numbers = ["79011340000", "79011340001", "79004350000", "74951234567", "79991234567"]
+    numbers = ["79011340000", "79011340001", "79004350000", "74951234567", "79951234567"]
     report = await import_contacts(sessions, cid, [{"phone": n} for n in numbers])
     assert report.zones == {
         "Asia/Kamchatka": 1,
@@ -107,8 +122,8 @@ async def test_contacts_keep_zone_region_operator_the_report_counts_zones_and_ex
         ("79011340000", "Asia/Vladivostok", "Приморский край", 'ООО "Т2 МОБАЙЛ"'),
         ("79011340001", "Asia/Vladivostok", "Приморский край", 'ООО "Т2 МОБАЙЛ"'),
         ("79004350000", "Asia/Kamchatka", "Камчатский край", 'ООО "Т2 МОБАЙЛ"'),
-        ("74951234567", "Europe/Moscow", None, None),
-        ("79991234567", UNKNOWN_ZONE, None, None),
+        ("74951234567", "Europe/Moscow", "г. Москва", 'ЗАО "СВЯЗЬНЕФТЕГАЗ СЕРВИС"'),
+        ("79951234567", UNKNOWN_ZONE, None, None),  # DEF 995: not in the 2015 snapshot
     ]
     data = b"".join([c async for c in export_contacts(sessions, cid, fmt="csv")])
     header, first, *rest = read_csv_export(data)

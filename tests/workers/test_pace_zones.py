@@ -23,12 +23,12 @@ async def test_a_primorye_mobile_is_claimed_at_eight_its_time_not_at_nine_pm_mos
     sessions: async_sessionmaker[AsyncSession], offline: PacerFactory
 ) -> None:
     cid = await insert_campaign(sessions, window={}, message="Hi")  # default settings
-    await import_contacts(sessions, cid, [{"phone": "+7 901 134-00-00"}])  # Приморский край
+    await import_contacts(sessions, cid, [{"phone": "+7 914 700-00-00"}])  # Приморский край
     async with offline(Clock(EVENING)) as ctx:
         pacer = Pacer(resources_of(ctx))
         assert await pacer.tick(EVENING) == []
         assert await attempts(sessions) == []
         claimed = await pacer.tick(NIGHT)
     assert [(a.id, a.phone, a.claimed_at) for a in await attempts(sessions)] == [
-        (claimed[0], "79011340000", NIGHT)
+        (claimed[0], "79147000000", NIGHT)
     ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +25,9 @@ from dialer.telecom.numbering import (
     newest,
     parse_registry,
 )
-from dialer.telecom.numbering_build import build, update
-from tests.dialer.telecom.numbering_files import ROWS, registry_file
+from dialer.telecom.numbering_build import build, registry_csv, update
+from dialer.telecom.numbering_zones import region_zone
+from tests.dialer.telecom.numbering_files import HEADER, ROWS, registry_file
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
@@ -130,14 +132,47 @@ def test_a_snapshot_round_trips_with_its_metadata(tmp_path: Path) -> None:
 
 def test_the_package_snapshot_says_where_it_came_from() -> None:
     meta = json.loads((PACKAGED / "plan.json").read_text(encoding="utf-8"))
-    assert meta["files"] == ["DEF-9xx.csv"]
-    assert "copy found in a public repository" in meta["source"]
-    assert len(current()) == meta["ranges"] > 300
+    kody = [f"Kody_{name}.json" for name in ("ABC-3kh", "ABC-4kh", "ABC-8kh", "DEF-9kh")]
+    assert meta["files"] == [*kody, "DEF-9xx-partial.csv"]
+    assert meta["obtained"] == "2015-10-08"
+    for words in ("numcap 0.0.14", "as of 2015-10-08", "dialer numbering update"):
+        assert words in meta["source"]
+    assert len(current()) == meta["ranges"] > 250_000
+
+
+PER_FILE = {
+    "73012100000": "Asia/Irkutsk",  # ABC-3xx: г. Улан-Удэ
+    "74012500000": "Europe/Kaliningrad",  # ABC-4xx: г. Калининград
+    "78462700000": "Europe/Samara",  # ABC-8xx: г. Самара
+    "79147000000": "Asia/Vladivostok",  # DEF-9xx: Приморский край
+}
+
+
+def test_the_package_snapshot_holds_every_registry_file_and_the_newer_partial_one() -> None:
+    plan = current()
+    zones = {n: place and place.zone for n in PER_FILE if (place := plan.lookup(n))}
+    assert zones == PER_FILE
+    # 900-0062000..0062999 is Rostov's in the newer file, Krasnodar's in the 2015 one
+    assert plan.lookup("79000062500") == Place(
+        "Europe/Moscow", "Ростовская обл.", 'ООО "Т2 МОБАЙЛ"'
+    )
+
+
+def test_the_package_snapshots_zones_are_those_its_region_texts_give_today() -> None:
+    plan = current()
+    for region, zone in zip(plan.regions, plan.zones, strict=True):
+        assert region_zone(region) in (zone, None), region
+
+
+def test_the_package_snapshot_loads_in_well_under_a_second() -> None:
+    started = time.perf_counter()
+    NumberingPlan.load(PACKAGED)
+    assert time.perf_counter() - started < 1.0
 
 
 def test_the_newest_snapshot_wins(tmp_path: Path) -> None:
     older, newer = tmp_path / "older", tmp_path / "newer"
-    plan_of(registry_file(), "2020-01-01").save(older)
+    plan_of(registry_file(), "2010-01-01").save(older)
     plan_of(registry_file(ROWS[:1]), "2030-01-01").save(newer)
     assert newest([older, newer, tmp_path / "missing"]) == newer
     assert newest([PACKAGED, older]) == PACKAGED
@@ -210,3 +245,84 @@ def test_the_cli_loads_files_and_refuses_a_bad_one_writing_nothing(
     assert loaded.exit_code == 0, loaded.output
     assert "4 ranges from DEF-9xx.csv" in loaded.output
     assert (tmp_path / "data" / "numbering" / "plan.json").is_file()
+
+
+def _numcap_json(rows: tuple[tuple[str, ...], ...]) -> bytes:
+    """A registry file as the npm package numcap ships it: records under the header's, then
+    the scraped page's tail."""
+    fields = ("code", "begin", "end", "capacity", "operator", "region")
+    header = dict(zip(fields, HEADER.split(";"), strict=True))
+    records = [header, *(dict(zip(fields, row, strict=True)) for row in rows), {"code": "</html>"}]
+    return json.dumps(records, ensure_ascii=False).encode()
+
+
+def test_numcap_json_is_read_as_the_registry_file_it_holds(tmp_path: Path) -> None:
+    source = tmp_path / "Kody_DEF-9kh.json"
+    source.write_bytes(_numcap_json(ROWS))
+    plan = build([str(source)], "numcap", "2015-10-08")
+    assert plan.ranges == plan_of(registry_file()).ranges
+    assert plan.meta["files"] == ["Kody_DEF-9kh.json"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<html>", "Kody_DEF-9kh.json: not JSON"),
+        (b'{"code": "900"}', "Kody_DEF-9kh.json: expected a list of records"),
+        (_numcap_json((("900", "0000000", "0000009", "9", "X", "Y"),)), "line 2: Емкость '9'"),
+    ],
+)
+def test_bad_numcap_json_is_refused_naming_the_file(data: bytes, message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(registry_csv(data, "Kody_DEF-9kh.json"), "Kody_DEF-9kh.json")
+
+
+def test_a_later_file_replaces_the_earlier_ones_between_its_first_and_last_number(
+    tmp_path: Path,
+) -> None:
+    old, new = tmp_path / "DEF-9xx-2015.csv", tmp_path / "DEF-9xx.csv"
+    old.write_bytes(registry_file())
+    new.write_bytes(
+        registry_file((("900", "4000000", "4399999", "400000", 'ПАО "МТС"', "Курганская обл."),))
+    )
+    plan = build([str(old), str(new)], "test", "2026-12-06")
+    assert [(r.first, r.last, r.region) for r in plan.ranges] == [
+        (79003450000, 79003559999, "Калининградская обл."),
+        (79004000000, 79004399999, "Курганская обл."),
+        (79004400000, 79004449999, "Камчатский край"),
+        (79011340000, 79011349999, "Приморский край"),
+        (79580000000, 79580009999, "Российская Федерация"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "zone"),
+    [
+        # a town the zone table does not know takes its ABC code's one zone
+        ((("343", "2000000", "2009999", "10000", "X", "Свердловская обл."),), "Asia/Yekaterinburg"),
+        # ...when all the code's placed ranges keep one offset (Kirov's and Moscow's: UTC+3)
+        (
+            (
+                ("833", "2000000", "2009999", "10000", "X", "Кировская обл."),
+                ("833", "3000000", "3009999", "10000", "X", "г. Москва"),
+            ),
+            "Europe/Kirov",
+        ),
+        # not when they differ, nor for a mobile (DEF) code, which spans regions
+        (
+            (
+                ("343", "2000000", "2009999", "10000", "X", "Свердловская обл."),
+                ("343", "3000000", "3009999", "10000", "X", "Омская обл."),
+            ),
+            None,
+        ),
+        ((("913", "2000000", "2009999", "10000", "X", "Омская обл."),), None),
+    ],
+)
+def test_an_unnamed_town_takes_its_landline_codes_zone(
+    rows: tuple[tuple[str, ...], ...], zone: str | None
+) -> None:
+    code = rows[0][0]
+    town = (code, "5000000", "5009999", "10000", "X", "г. Верхний Нижнеградск")
+    plan = plan_of(registry_file((*rows, town)))
+    assert plan.lookup(f"7{code}5000000") == Place(zone, "г. Верхний Нижнеградск", "X")

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES, region_zone
+from dialer.telecom.numbering_zones import _CITIES, _FINER, _SUBJECTS, RUSSIAN_ZONES, region_zone
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,29 @@ from dialer.telecom.numbering_zones import _FINER, _SUBJECTS, RUSSIAN_ZONES, reg
         ("г. Москва|Калининградская обл.", None),
         ("Оймяконский р-н|Среднеколымский улус", None),
         ("", None),
+        # 2015 spellings
+        ("г. Москва и Московская обл.", "Europe/Moscow"),
+        ("Кемеровская обл.", "Asia/Novokuznetsk"),
+        ("Республика Крым", "Europe/Simferopol"),
+        # towns named without their subject
+        ("г. Сочи", "Europe/Moscow"),
+        ("г. Минеральные Воды|р-н Минераловодский", "Europe/Moscow"),
+        ("г. Симферополь", "Europe/Simferopol"),
+        ("г. Новокузнецк", "Asia/Novokuznetsk"),
+        ("Сургутский район и г. Сургут", "Asia/Yekaterinburg"),
+        ("г. Курган", "Asia/Yekaterinburg"),
+        ("р-н Таймырский Долгано-Ненецкий", "Asia/Krasnoyarsk"),
+        ("г. Южно-Сахалинск", "Asia/Sakhalin"),
+        ("г. Петропавловск-Камчатский", "Asia/Kamchatka"),
+        # districts and towns whose names hold another subject's stem
+        ("г. Курганинск", None),
+        ("р-н Матвеево-Курганский", None),
+        ("р-н Талдомский", None),
+        ("р-н Кировский", None),
+        ("р-н Приморский", None),
+        ("р-н Красноярский", None),
+        ("р-н Свердловский", None),
+        ("р-н Амурский", None),
     ],
 )
 def test_a_registry_region_text_gives_its_zone(region: str, zone: str | None) -> None:
@@ -66,7 +89,7 @@ def test_a_registry_region_text_gives_its_zone(region: str, zone: str | None) ->
 
 
 def test_every_zone_in_the_table_is_a_real_zone_without_summer_time() -> None:
-    zones = {zone for _, zone in (*_SUBJECTS, *_FINER)} | set(RUSSIAN_ZONES)
+    zones = {zone for _, zone in (*_SUBJECTS, *_FINER, *_CITIES)} | set(RUSSIAN_ZONES)
     for name in zones:
         assert _offset(name, 1) == _offset(name, 7), name
 
