@@ -37,7 +37,7 @@ from campaigns import contacts, copies, exporter, importer, launch, store
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.filereader import Limits
-from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
+from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT, NUMBER_CURSOR
 from campaigns.spec import (
     CampaignPatch,
     CampaignSpec,
@@ -59,6 +59,14 @@ router = APIRouter(
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Cursor = Annotated[
     str | None, Query(pattern=ID_CURSOR, description="`next_cursor` of the previous page")
+]
+ContactCursor = Annotated[
+    str | None,
+    Query(
+        pattern=f"{ID_CURSOR}|{NUMBER_CURSOR}",
+        description="`next_cursor` of the previous page: an id, or `n` and a number when the "
+        "page searches by number",
+    ),
 ]
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -312,7 +320,7 @@ async def list_contacts(
             "(+7…, 7…, 8…); results then come in number order",
         ),
     ] = None,
-    cursor: Cursor = None,
+    cursor: ContactCursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
     async with resources.sessions() as session:

@@ -42,7 +42,7 @@ def parameter(path: str, method: str, name: str) -> dict[str, Any]:
     ("stated", "expected"),
     [
         (parameter("/v1/campaigns", "get", "cursor").get("pattern"), ID_CURSOR),
-        (parameter(CONTACTS, "get", "cursor").get("pattern"), ID_CURSOR),
+        (parameter(CONTACTS, "get", "cursor").get("pattern"), f"{ID_CURSOR}|{NUMBER_CURSOR}"),
         (parameter("/v1/dnc", "get", "cursor").get("pattern"), NUMBER_CURSOR),
         (parameter("/v1/dnc", "get", "phone").get("pattern"), PHONE_PATTERN),
         (parameter("/v1/dnc", "delete", "phone").get("pattern"), PHONE_PATTERN),
