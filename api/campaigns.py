@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import require_api_key
@@ -31,7 +32,8 @@ from api.schemas import (
     errors,
 )
 from api.uploads import UPLOAD_BODY, receive_contacts
-from campaigns import contacts, exporter, importer, launch, store
+from campaigns import contacts, copies, exporter, importer, launch, store
+from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.errors import IllegalTransition
 from campaigns.filereader import Limits
@@ -184,6 +186,33 @@ async def add_contacts(
     return ImportReportOut.of(report)
 
 
+class DuplicateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contacts: CopyContacts = Field(
+        default=CopyContacts.NONE,
+        description="none: the settings only; unreached: also the contacts nobody answered",
+    )
+
+
+@router.post(
+    "/{campaign_id}/duplicate",
+    status_code=201,
+    response_model=CampaignOut,
+    responses=errors(404, 422),
+    summary="A new draft with this campaign's settings, and optionally its unreached contacts",
+)
+async def duplicate_campaign(
+    campaign_id: CampaignId, body: DuplicateIn, resources: ResourcesDep, response: Response
+) -> CampaignOut:
+    async with write_transaction(resources.sessions) as session:
+        await _campaign(session, campaign_id)
+        copy, _ = await copies.copy_campaign(session, campaign_id, body.contacts, now=_now())
+        out = await _out(session, copy)
+    response.headers["Location"] = f"/v1/campaigns/{copy.id}"
+    return out
+
+
 _LIFECYCLE = errors(404, 409, 422)
 
 
@@ -254,6 +283,15 @@ async def list_contacts(
     resources: ResourcesDep,
     status: ContactStatus | None = None,
     outcome: Outcome | None = None,
+    number: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="digits anywhere in the number, or its start when typed as one "
+            "(+7…, 7…, 8…); results then come in number order",
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
@@ -264,6 +302,7 @@ async def list_contacts(
             campaign_id,
             status=None if status is None else status.value,
             outcome=None if outcome is None else outcome.value,
+            number=number,
             cursor=cursor,
             limit=limit,
         )

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import require_api_key
 from api.resources import ResourcesDep
 from api.schemas import DncEntryOut, DncPage, errors
-from campaigns import dnc
+from campaigns import dnc, dnc_files
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
 from campaigns.paging import DEFAULT_LIMIT, MAX_LIMIT, NUMBER_CURSOR
@@ -50,14 +51,32 @@ async def list_dnc(
     cursor: Annotated[
         str | None, Query(pattern=NUMBER_CURSOR, description="`next_cursor` of the previous page")
     ] = None,
+    prefix: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="numbers starting so (8… reads as 7…)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> DncPage:
     async with resources.sessions() as session:
         if phone is not None:
             entry = await dnc.check(session, phone)
             return DncPage(items=[] if entry is None else [DncEntryOut.of(entry)], next_cursor=None)
-        page = await dnc.list_entries(session, cursor=cursor, limit=limit)
+        page = await dnc.list_entries(session, prefix=prefix, cursor=cursor, limit=limit)
     return DncPage(items=[DncEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    ".csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "phone,source,reason,added_at"}},
+    summary="The whole list as CSV, by number",
+)
+async def export_dnc(resources: ResourcesDep) -> StreamingResponse:
+    return StreamingResponse(
+        dnc_files.csv_chunks(resources.sessions),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="do-not-call.csv"'},
+    )
 
 
 @router.post(

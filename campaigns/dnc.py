@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from campaigns.contacts import after_prefix, number_prefix
 from campaigns.db import ensure_writing
 from campaigns.errors import Invalid
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
@@ -89,10 +90,21 @@ async def check(session: AsyncSession, number: str) -> Dnc | None:
 
 
 async def list_entries(
-    session: AsyncSession, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    session: AsyncSession,
+    *,
+    prefix: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
 ) -> Page[Dnc]:
-    """Entries by phone number."""
+    """Entries by phone number; with `prefix`, those whose number starts with it
+    (`contacts.number_prefix`), a range of the primary key."""
     query = select(Dnc).order_by(Dnc.phone).limit(check_limit(limit) + 1)
+    if prefix is not None:
+        start = number_prefix(prefix)
+        query = query.where(Dnc.phone >= start)
+        beyond = after_prefix(start)
+        if beyond is not None:
+            query = query.where(Dnc.phone < beyond)
     after = decode_cursor(cursor, str)
     if after is not None:
         query = query.where(Dnc.phone > after)

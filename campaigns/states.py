@@ -51,6 +51,8 @@ class AttemptState(StrEnum):
 
 
 class DncSource(StrEnum):
+    MANUAL = "manual"
+    """Added by a person in the console (issue 13)."""
     API = "api"
     IMPORT = "import"
     DTMF = "dtmf"

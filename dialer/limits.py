@@ -106,6 +106,19 @@ async def cps_backlog(redis: Redis, key: str = CPS_KEY) -> float:
     return micros / 1_000_000
 
 
+_IN_USE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+return redis.call('ZCOUNT', KEYS[1], now - 1000000, '+inf')
+"""
+
+
+async def cps_in_use(redis: Redis, key: str = CPS_KEY) -> int:
+    """Requests `CpsLimiter.admit` let leave within the last second of Redis time."""
+    count: int = await redis.register_script(_IN_USE)(keys=[f"{key}:sent"])
+    return count
+
+
 class CpsLimiter:
     """Global calls-per-second limit; `await limiter.acquire()` returns when a call may be sent."""
 

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
 
+    # the live campaign page (issue 13)
+    live_figures_max_age: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a campaign's live figures are served before a background recount",
+    )
+
     # CRM callbacks: server-side request forgery guard
     callback_allow_private: bool = Field(
         default=False,

@@ -1,0 +1,114 @@
+"""What the live campaign page shows, shared by its viewers and recounted in the background.
+
+Counting a campaign's contacts is one pass over them: seconds for a million on SQLite, and a
+page polled every two seconds by several people must not pay that per request. `LivePages`
+keeps each campaign's last `LiveView` for `max_age` seconds; a request after that gets the
+one it has at once and starts a single recount (stale while revalidating), so a viewer waits
+only for the very first count of a campaign.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from campaigns import idle, insights
+from campaigns.errors import NotFound
+from campaigns.tables import Campaign
+
+__all__ = ["LivePages", "LiveView", "live_view"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveView:
+    campaign_id: int
+    status: str
+    at: datetime
+    """When it was counted."""
+    figures: insights.Figures
+    timeline: list[insights.Point]
+    idle: idle.Idle | None
+    """Why it is not dialing; None while it dials."""
+
+
+async def live_view(
+    session: AsyncSession, campaign_id: int, *, now: datetime, span: timedelta
+) -> LiveView:
+    """Count everything the page shows, now."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    figures = await insights.figures(session, campaign_id, now=now)
+    backlog = await idle.backlog(session, campaign_id, figures.stats, now=now)
+    return LiveView(
+        campaign_id=campaign_id,
+        status=campaign.status,
+        at=now,
+        figures=figures,
+        timeline=await insights.timeline(session, campaign_id, now=now, span=span),
+        idle=idle.why_idle(campaign, backlog, now),
+    )
+
+
+class LivePages:
+    """Per process: the last view of up to `capacity` campaigns, the least recently asked for
+    forgotten first."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_age: float,
+        span: timedelta = timedelta(hours=3),
+        capacity: int = 256,
+    ) -> None:
+        self._sessions = sessions
+        self._max_age = timedelta(seconds=max_age)
+        self._span = span
+        self._capacity = capacity
+        self._views: OrderedDict[int, LiveView] = OrderedDict()
+        self._recounts: dict[int, asyncio.Task[None]] = {}
+
+    async def view(self, campaign_id: int, *, now: datetime) -> LiveView:
+        """The campaign's view: counted now if there is none, else the one held (recounted in
+        the background when older than `max_age`). NotFound for an unknown campaign."""
+        held = self._views.get(campaign_id)
+        if held is None:
+            return self._keep(await self._count(campaign_id, now))
+        self._views.move_to_end(campaign_id)
+        if now - held.at >= self._max_age and campaign_id not in self._recounts:
+            task = asyncio.create_task(self._recount(campaign_id, now))
+            self._recounts[campaign_id] = task
+        return held
+
+    async def settled(self) -> None:
+        """Wait for the recounts under way (tests, shutdown)."""
+        await asyncio.gather(*self._recounts.values(), return_exceptions=True)
+
+    async def _count(self, campaign_id: int, now: datetime) -> LiveView:
+        async with self._sessions() as session:
+            return await live_view(session, campaign_id, now=now, span=self._span)
+
+    async def _recount(self, campaign_id: int, now: datetime) -> None:
+        try:
+            self._keep(await self._count(campaign_id, now))
+        except NotFound:
+            self._views.pop(campaign_id, None)
+        except Exception:
+            log.exception("recounting campaign %d's live figures failed", campaign_id)
+        finally:
+            del self._recounts[campaign_id]
+
+    def _keep(self, view: LiveView) -> LiveView:
+        self._views[view.campaign_id] = view
+        self._views.move_to_end(view.campaign_id)
+        while len(self._views) > self._capacity:
+            self._views.popitem(last=False)
+        return view
