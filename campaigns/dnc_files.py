@@ -30,7 +30,9 @@ CSV_COLUMNS: Final = ("phone", "source", "reason", "added_at")
 CSV_PAGE: Final = 10_000
 INSERT_CHUNK: Final = 10_000
 _ZONE: Final = "Europe/Moscow"
-"""Only to satisfy the row checks: the list keeps no zone."""
+_MESSAGE: Final = "-"
+"""The row checks' campaign zone and message: the list keeps neither, but with an empty
+message every row would be refused for having nothing to say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ async def upload(
     def read_and_check() -> Checked:
         sheet = read_file(source, filename=filename, delimiter=delimiter, limits=limits)
         return check_rows(
-            sheet.frame, message="", default_timezone=_ZONE, phone_column=phone_column
+            sheet.frame, message=_MESSAGE, default_timezone=_ZONE, phone_column=phone_column
         )
 
     checked = await asyncio.to_thread(read_and_check)

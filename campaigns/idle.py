@@ -141,6 +141,6 @@ async def backlog(
     return Backlog(
         contacts=stats.total,
         dialing=stats.by_status[ContactStatus.DIALING],
-        due_zones={zone: count for zone, count in zones},
+        due_zones=dict(zones.all()),
         next_redial=redial,
     )

@@ -8,6 +8,7 @@ Times are bucketed in SQL: the page gets at most `MAX_POINTS` points whatever th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -39,6 +40,9 @@ LISTENED_BUCKETS: Final = (0, 5, 10, 20, 30, 45, 60, 90, 120)
 """Lower bounds (seconds) of the listened-seconds histogram; the last bucket is open."""
 _ANSWERED: Final = sorted(category.value for category in ANSWERED)
 _MINUTE: Final = timedelta(minutes=1)
+SETTLE: Final = timedelta(minutes=15)
+"""How long after a bucket ends its counts may still change: a call's answer is recorded when
+its final event comes, which the sweeper waits for up to DIALER_FINAL_EVENT_TIMEOUT (600 s)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ async def listened_histogram(session: AsyncSession, campaign_id: int) -> list[tu
         .where(Contact.campaign_id == campaign_id, Contact.outcome.in_(_ANSWERED))
         .group_by(bucket)
     )
-    counts: dict[int, int] = {bucket: count for bucket, count in rows}
+    counts: dict[int, int] = dict(rows.all())
     return [(bound, counts.get(bound, 0)) for bound in LISTENED_BUCKETS]
 
 
@@ -129,34 +133,56 @@ async def timeline(
     *,
     now: datetime,
     span: timedelta = timedelta(hours=3),
+    known: Sequence[Point] = (),
+    settle: timedelta = SETTLE,
 ) -> list[Point]:
     """Calls and answers per bucket over the campaign's last `span` of life (up to its end or
-    `now`), every bucket present, zeros included; the width is `bucket_seconds(span)`."""
+    `now`), every bucket present, zeros included; the width is `bucket_seconds(span)`.
+
+    `known` is an earlier answer for the same span: its buckets that ended `settle` or more
+    before `now` are taken as they are (a call's claim time never moves, and its answer is
+    known once its final event came), and only the rest is counted."""
     if span <= timedelta(0):
         raise Invalid("span", f"must be positive, got {span}")
     campaign = await _campaign(session, campaign_id)
     end = min(now, campaign.finished_at or now)
     width = bucket_seconds(span)
     first = _floor(max(end - span, campaign.started_at or campaign.created_at), width)
+    step = timedelta(seconds=width)
+    kept = {
+        int(p.at.timestamp()): (p.calls, p.answers)
+        for p in known
+        if p.at >= first and p.at + step <= now - settle and p.at.timestamp() % width == 0
+    }
+    counted_from = first
+    while int(counted_from.timestamp()) in kept:
+        counted_from += step
+    found = kept | await _buckets(session, campaign_id, width, counted_from, end)
+    points = []
+    at = int(first.timestamp())
+    while at <= end.timestamp():
+        calls, answers = found.get(at, (0, 0))
+        points.append(Point(datetime.fromtimestamp(at, UTC), calls, answers))
+        at += width
+    return points
+
+
+async def _buckets(
+    session: AsyncSession, campaign_id: int, width: int, start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """Bucket start (epoch seconds) → (calls, answers) of the attempts claimed in [start, end]."""
     key = _epoch(session, Attempt.claimed_at) // width
     answered = case((Attempt.category.in_(_ANSWERED), 1), else_=0)
     rows = await session.execute(
         select(key, func.count(), func.coalesce(func.sum(answered), 0))
         .where(
             Attempt.campaign_id == campaign_id,
-            Attempt.claimed_at >= first,
+            Attempt.claimed_at >= start,
             Attempt.claimed_at <= end,
         )
         .group_by(key)
     )
-    found = {int(bucket) * width: (calls, answers) for bucket, calls, answers in rows}
-    points = []
-    at = int(first.timestamp())
-    while at <= end.timestamp():
-        calls, answers = found.get(at, (0, 0))
-        points.append(Point(datetime.fromtimestamp(at, UTC), calls, int(answers)))
-        at += width
-    return points
+    return {int(bucket) * width: (calls, int(answers)) for bucket, calls, answers in rows}
 
 
 def _floor(moment: datetime, width: int) -> datetime:

@@ -4,16 +4,21 @@ Counting a campaign's contacts is one pass over them: seconds for a million on S
 page polled every two seconds by several people must not pay that per request. `LivePages`
 keeps each campaign's last `LiveView` for `max_age` seconds; a request after that gets the
 one it has at once and starts a single recount (stale while revalidating), so a viewer waits
-only for the very first count of a campaign.
+only for the very first count of a campaign. A view is also kept for RECOUNT_SPACING times
+as long as its count took, so that recounting a huge campaign takes at most that share of
+the time, however many people watch it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +29,9 @@ from campaigns.tables import Campaign
 __all__ = ["LivePages", "LiveView", "live_view"]
 
 log = logging.getLogger(__name__)
+
+RECOUNT_SPACING: Final = 10
+"""A view is kept at least this many times as long as counting it took."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +44,20 @@ class LiveView:
     timeline: list[insights.Point]
     idle: idle.Idle | None
     """Why it is not dialing; None while it dials."""
+    took: float = 0.0
+    """Seconds the count took."""
 
 
 async def live_view(
-    session: AsyncSession, campaign_id: int, *, now: datetime, span: timedelta
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    now: datetime,
+    span: timedelta,
+    known: Sequence[insights.Point] = (),
 ) -> LiveView:
-    """Count everything the page shows, now."""
+    """Count everything the page shows, now; the settled buckets of `known`, an earlier
+    timeline of the same span, are reused (`insights.timeline`)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
@@ -52,7 +68,7 @@ async def live_view(
         status=campaign.status,
         at=now,
         figures=figures,
-        timeline=await insights.timeline(session, campaign_id, now=now, span=span),
+        timeline=await insights.timeline(session, campaign_id, now=now, span=span, known=known),
         idle=idle.why_idle(campaign, backlog, now),
     )
 
@@ -68,8 +84,11 @@ class LivePages:
         max_age: float,
         span: timedelta = timedelta(hours=3),
         capacity: int = 256,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """`timer` measures how long counts take (seconds, any origin)."""
         self._sessions = sessions
+        self._timer = timer
         self._max_age = timedelta(seconds=max_age)
         self._span = span
         self._capacity = capacity
@@ -83,7 +102,8 @@ class LivePages:
         if held is None:
             return self._keep(await self._count(campaign_id, now))
         self._views.move_to_end(campaign_id)
-        if now - held.at >= self._max_age and campaign_id not in self._recounts:
+        keep = max(self._max_age, timedelta(seconds=held.took * RECOUNT_SPACING))
+        if now - held.at >= keep and campaign_id not in self._recounts:
             task = asyncio.create_task(self._recount(campaign_id, now))
             self._recounts[campaign_id] = task
         return held
@@ -93,8 +113,12 @@ class LivePages:
         await asyncio.gather(*self._recounts.values(), return_exceptions=True)
 
     async def _count(self, campaign_id: int, now: datetime) -> LiveView:
+        started = self._timer()
+        held = self._views.get(campaign_id)
+        known = () if held is None else held.timeline
         async with self._sessions() as session:
-            return await live_view(session, campaign_id, now=now, span=self._span)
+            view = await live_view(session, campaign_id, now=now, span=self._span, known=known)
+        return replace(view, took=self._timer() - started)
 
     async def _recount(self, campaign_id: int, now: datetime) -> None:
         try:

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns.contacts import call_contact, get_contact, list_contacts
+from campaigns.contacts import after_prefix, call_contact, get_contact, list_contacts
 from campaigns.db import write_transaction
 from campaigns.errors import Invalid, NotFound
 from campaigns.paging import Page, encode_cursor
@@ -167,3 +167,53 @@ async def test_call_contact_is_only_for_calls(sessions: Sessions) -> None:
         for missing in (campaign_id, campaign_id + 1):
             with pytest.raises(NotFound, match=f"call {missing} does not exist"):
                 await call_contact(session, missing)
+
+
+@pytest.mark.parametrize(
+    ("typed", "phones"),
+    [
+        ("0000012", ["79100000012", "79100000120", "79100000121"]),  # digits anywhere
+        ("12", ["79100000012", "79100000120", "79100000121", "79100001200"]),
+        ("8 (910) 000-01", ["79100000120", "79100000121"]),  # a whole number's start, 8 → 7
+        ("+7 910 000 0012", ["79100000012"]),
+        ("7910000012", ["79100000120", "79100000121"]),
+        ("9100000012", ["79100000012"]),  # ten digits: the whole national number
+        ("-00001-2-", ["79100000012", "79100000120", "79100000121", "79100001200"]),
+        ("555", []),
+    ],
+)
+async def test_search_by_number(sessions: Sessions, typed: str, phones: list[str]) -> None:
+    campaign_id = await insert_campaign(sessions)
+    await insert_contacts(sessions, campaign_id, [12, 120, 121, 1200, 7])
+
+    async with sessions() as session:
+        page = await list_contacts(session, campaign_id, number=typed)
+
+    assert [contact.phone for contact in page.items] == phones
+
+
+async def test_search_pages_in_number_order_with_filters(sessions: Sessions) -> None:
+    campaign_id = await insert_campaign(sessions)
+    await insert_contacts(sessions, campaign_id, [30, 10, 20, 40], status="done", outcome="busy")
+    await insert_contacts(sessions, campaign_id, [50], status="pending")
+
+    pages = await all_pages(sessions, campaign_id, 2, number="0", status="done", outcome="busy")
+
+    assert pages == [[phone_of(10), phone_of(20)], [phone_of(30), phone_of(40)]]
+
+
+@pytest.mark.parametrize("typed", ["", " - ", "abc", "٣٣"])
+async def test_search_without_digits_names_the_field(sessions: Sessions, typed: str) -> None:
+    campaign_id = await insert_campaign(sessions)
+    async with sessions() as session:
+        with pytest.raises(Invalid) as caught:
+            await list_contacts(session, campaign_id, number=typed)
+    assert caught.value.field == "number"
+
+
+@pytest.mark.parametrize(
+    ("digits", "beyond"),
+    [("7916", "7917"), ("7919", "792"), ("7999", "8"), ("999", None), ("70", "71")],
+)
+def test_after_prefix(digits: str, beyond: str | None) -> None:
+    assert after_prefix(digits) == beyond

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from campaigns import dnc
+from campaigns import dnc, dnc_files
 from campaigns.db import write_transaction
 from campaigns.errors import Invalid
+from campaigns.filereader import ImportRefused
 from campaigns.states import DncSource
 
 pytestmark = pytest.mark.any_db
@@ -16,7 +19,8 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def number(n: int) -> str:
-    return f"7916{n:07d}"
+    """7916000nnnn; -1 is 79170000000, the first number past them."""
+    return "79170000000" if n == -1 else f"7916{n:07d}"
 
 
 async def add(
@@ -173,3 +177,83 @@ async def test_bulk_filter_spans_chunks(
     await add_many(sessions, listed)
     async with sessions() as session:
         assert await dnc.bulk_filter(session, map(number, range(15))) == set(map(number, listed))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "found"),
+    [
+        ("7916000001", [10, 11]),
+        ("8 916 000-001", [10, 11]),
+        ("916000001", [10, 11]),
+        ("79160000", [1, 10, 11, 99]),
+        ("7917", [-1]),
+        ("7918", []),
+    ],
+)
+async def test_list_by_prefix(
+    sessions: async_sessionmaker[AsyncSession], prefix: str, found: list[int]
+) -> None:
+    await add_many(sessions, [1, 10, 11, 99])
+    await add(sessions, number(-1))
+
+    async with sessions() as session:
+        page = await dnc.list_entries(session, prefix=prefix, limit=10)
+
+    assert [entry.phone for entry in page.items] == [number(n) for n in found]
+
+
+async def test_list_by_prefix_without_digits_names_the_field(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        with pytest.raises(Invalid) as caught:
+            await dnc.list_entries(session, prefix="+")
+    assert caught.value.field == "prefix"
+
+
+async def test_upload_lists_the_file_numbers_with_a_report(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(sessions, number(2), DncSource.MANUAL, "asked by phone")
+    data = "Телефон;комментарий\n8 916 000-00-01;a\n+7 916 000 0002;b\n12345;c\n79160000001;d\n"
+
+    report = await dnc_files.upload(
+        sessions, data.encode("cp1251"), now=NOW, reason="CRM export", filename="list.csv"
+    )
+
+    assert (report.rows, report.added, report.already_listed, report.duplicates) == (4, 1, 1, 1)
+    assert report.rejected_count == 1
+    assert [(r.line, r.column, r.value) for r in report.rejected] == [(4, "Телефон", "12345")]
+    async with sessions() as session:
+        new, old = await dnc.check(session, number(1)), await dnc.check(session, number(2))
+    assert new is not None
+    assert (new.source, new.reason) == ("import", "CRM export")
+    assert old is not None
+    assert (old.source, old.reason) == ("manual", "asked by phone")
+
+
+async def test_upload_of_an_unreadable_file_stores_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(ImportRefused) as caught:
+        await dnc_files.upload(sessions, b"name\nAnna\n", now=NOW)
+
+    assert caught.value.reason == "no_phone_column"
+    async with sessions() as session:
+        assert (await dnc.list_entries(session)).items == []
+
+
+async def test_csv_streams_every_entry_by_number(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dnc_files, "CSV_PAGE", 2)
+    await add_many(sessions, [3, 1, 2])
+    await add(sessions, number(4), DncSource.DTMF, 'нажал 9, "стоп"')
+
+    chunks = [chunk async for chunk in dnc_files.csv_chunks(sessions)]
+
+    assert len(chunks) == 3
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert rows[0] == ["phone", "source", "reason", "added_at"]
+    assert [row[0] for row in rows[1:]] == [number(n) for n in (1, 2, 3, 4)]
+    assert rows[4] == [number(4), "dtmf", 'нажал 9, "стоп"', "2026-03-02T09:00:00Z"]

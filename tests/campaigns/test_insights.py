@@ -141,3 +141,23 @@ async def test_timeline_refuses_an_empty_span(sessions: Sessions) -> None:
         with pytest.raises(Invalid) as caught:
             await insights.timeline(session, campaign_id, now=T0, span=timedelta(0))
     assert caught.value.field == "span"
+
+
+async def test_timeline_reuses_settled_buckets_and_recounts_the_rest(sessions: Sessions) -> None:
+    campaign_id = await insert_campaign(sessions, started_at=T0 - timedelta(minutes=20))
+    [contact_id] = await insert_contacts(sessions, campaign_id, [1])
+    minute = timedelta(minutes=1)
+    await attempts_at(sessions, campaign_id, contact_id, (-20 * minute, "busy"), (-minute, "busy"))
+    async with sessions() as session:
+        earlier = await insights.timeline(session, campaign_id, now=T0, span=timedelta(hours=1))
+    # what the earlier answer says of settled minutes stands; fresher ones are counted again
+    known = [insights.Point(p.at, p.calls + 10, p.answers + 5) for p in earlier]
+
+    async with sessions() as session:
+        points = await insights.timeline(
+            session, campaign_id, now=T0, span=timedelta(hours=1), known=known
+        )
+
+    settled = 5  # the minutes that ended 15 minutes or more before now: -20 … -16
+    assert [(p.calls, p.answers) for p in points[:settled]] == [(11, 5)] + [(10, 5)] * 4
+    assert [(p.calls, p.answers) for p in points[settled:]] == [(0, 0)] * 14 + [(1, 0), (0, 0)]
