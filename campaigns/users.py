@@ -153,11 +153,9 @@ async def _keep_an_admin(session: AsyncSession, losing: ConsoleUser) -> None:
         ConsoleUser.disabled.is_(False),
         ConsoleUser.id != losing.id,
     )
-    if losing.role == Role.ADMIN.value and not losing.disabled:
-        if await session.scalar(others.limit(1)) is None:
-            raise Conflict(
-                f"{losing.login!r} is the last enabled admin", details={"field": "login"}
-            )
+    losing_one = losing.role == Role.ADMIN.value and not losing.disabled
+    if losing_one and await session.scalar(others.limit(1)) is None:
+        raise Conflict(f"{losing.login!r} is the last enabled admin", details={"field": "login"})
 
 
 async def remove(session: AsyncSession, login: str) -> None:

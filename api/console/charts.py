@@ -75,9 +75,7 @@ def nice_max(value: int) -> int:
 
 def _ticks(top: int, baseline: float, height: float) -> list[tuple[float, int]]:
     steps = 4 if top % 4 == 0 else 2 if top % 2 == 0 else 1
-    return [
-        (round(baseline - height * i / steps, 1), top * i // steps) for i in range(steps + 1)
-    ]
+    return [(round(baseline - height * i / steps, 1), top * i // steps) for i in range(steps + 1)]
 
 
 def bars(items: Sequence[tuple[str, int]], *, width: int = WIDTH, height: int = HEIGHT) -> Bars:
