@@ -20,11 +20,13 @@ from api.console import charts
 from api.console.campaign_list import ACTIONS_SHOWN, CampaignId, progress_of
 from api.console.guard import check_csrf, signed_in
 from api.console.i18n import Translator
+from api.console.upload_store import RejectedRows
 from api.console.web import page, translator
 from api.resources import Resources, ResourcesDep
 from campaigns import copies, exporter, launch
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
+from campaigns.errors import NotFound
 from campaigns.idle import Idle
 from campaigns.live import LivePages, LiveView
 from campaigns.states import CampaignStatus
@@ -146,7 +148,9 @@ async def campaign_page(
 ) -> Response:
     campaign = await _campaign(resources, campaign_id)
     context = await _live_context(request, resources, campaign)
-    return page(request, "campaign.html", context | {"problem": problem})
+    rejected = RejectedRows(resources.settings.data_dir).of(campaign_id)
+    extra = {"problem": problem, "rejected_rows": None if rejected is None else len(rejected)}
+    return page(request, "campaign.html", context | extra)
 
 
 @router.get("/campaigns/{campaign_id}/live")
@@ -183,6 +187,18 @@ async def export(
     filename = f"campaign-{campaign_id}-{level}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+@router.get("/campaigns/{campaign_id}/rejected-rows.csv")
+async def rejected_rows(resources: ResourcesDep, campaign_id: CampaignId) -> Response:
+    """The rejected rows of the campaign's console import, as the import report gave them."""
+    await _campaign(resources, campaign_id)
+    rows = RejectedRows(resources.settings.data_dir).of(campaign_id)
+    if rows is None:
+        raise NotFound(f"campaign {campaign_id} has no rejected rows kept")
+    body = exporter.rejected_csv(rows)
+    headers = {"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-rejected.csv"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.post("/campaigns/{campaign_id}/copy")

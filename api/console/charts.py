@@ -20,7 +20,8 @@ LEFT: Final = 44
 """Room for the axis numbers."""
 BOTTOM: Final = 28
 """Room for the labels under the axis."""
-TOP: Final = 10
+TOP: Final = 18
+"""Room for the value above the tallest bar."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Line:
     values: list[int]
     points: str
     """SVG `points` of the polyline."""
+    dots: list[tuple[float, float, int]]
+    """(x, y, value) of each point above zero: a lone minute still shows."""
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,15 @@ def lines(
     def x(index: int) -> float:
         return round(LEFT + index * step, 1)
 
+    def y(value: int) -> float:
+        return round(baseline - plot_height * value / top, 1)
+
     drawn = [
         Line(
             name,
             list(values),
-            " ".join(
-                f"{x(i)},{round(baseline - plot_height * value / top, 1)}"
-                for i, value in enumerate(values)
-            ),
+            " ".join(f"{x(i)},{y(value)}" for i, value in enumerate(values)),
+            [(x(i), y(value), value) for i, value in enumerate(values) if value],
         )
         for name, values in series
     ]
