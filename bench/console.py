@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -230,7 +231,7 @@ async def campaign_pages(db: Path, contacts: int, requests: int) -> None:
                     f"contacts, {contacts * 9 // 10:,} deep": deep,
                 }
                 figures = {
-                    name: await _timed(requests, lambda path=path: client.get(path))
+                    name: await _timed(requests, partial(client.get, path))
                     for name, path in paths.items()
                 }
     print(f"campaign of {contacts:,} contacts, {3 * contacts:,} attempts; {requests} requests each")

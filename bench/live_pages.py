@@ -106,7 +106,7 @@ def main() -> None:
                     )  # fmt: skip
 
                 alone = events(1)
-                stop, latencies = threading.Event(), []
+                stop, latencies = threading.Event(), list[float]()
                 watcher = threading.Thread(
                     target=_watch, args=(f"http://127.0.0.1:{port}", options.pages, stop, latencies)
                 )
