@@ -7,6 +7,7 @@ after the last key shown, so page 18,000 costs what page 1 costs.
 from __future__ import annotations
 
 from typing import Annotated, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -62,7 +63,7 @@ async def contact_list(
         "next_cursor": found.next_cursor if found else None,
         "first_page": cursor is None,
         "query": query,
-        "kept": "&".join(f"{key}={value}" for key, value in query.items() if value),
+        "kept": urlencode({key: value for key, value in query.items() if value}),
         "statuses": [s.value for s in ContactStatus],
         "outcomes": [o.value for o in Outcome],
         "problem": problem,

@@ -46,6 +46,26 @@ async def test_pages_follow_the_keyset_and_filters_combine(
     assert _PHONES.findall(found.text) == [phone_of(7)]
 
 
+async def test_a_search_pages_on_with_its_number_kept(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await add_user(app_resources(app).sessions)
+    await signed_in(client)
+    sessions = app_resources(app).sessions
+    campaign_id = await insert_campaign(sessions)
+    await insert_contacts(sessions, campaign_id, range(1, 61), status="pending")
+
+    first = await client.get(f"/campaigns/{campaign_id}/contacts", params={"number": "+7 910"})
+    link = re.search(r'data-testid="next-page" href="([^"]+)"', first.text)
+    assert link is not None
+    second = await client.get(link.group(1).replace("&amp;", "&"))
+
+    assert "number=%2B7+910" in link.group(1)
+    assert _PHONES.findall(first.text) + _PHONES.findall(second.text) == [
+        phone_of(n) for n in range(1, 61)
+    ]
+
+
 async def test_a_search_without_digits_is_explained(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
