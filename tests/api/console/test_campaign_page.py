@@ -231,3 +231,30 @@ async def test_an_unknown_campaign_is_a_404_page(app: FastAPI, client: httpx.Asy
 
     assert (await client.get("/campaigns/999")).status_code == 404
     assert (await client.get("/campaigns/999/live")).status_code == 404
+
+
+async def test_a_poll_of_the_version_shown_is_204_and_each_viewer_gets_their_token(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    sessions = app_resources(app).sessions
+    await add_user(sessions)
+    await add_user(sessions, "boris")
+    mine = await signed_in(client)
+    campaign_id = await _played(app)
+    page = await client.get(f"/campaigns/{campaign_id}")
+    poll = re.search(r'id="live" hx-get="([^"]+)"', page.text)
+    assert poll is not None
+    other = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with other:
+        theirs = await signed_in(other, "boris")
+        their_fragment = await other.get(f"/campaigns/{campaign_id}/live")
+
+    again = await client.get(poll.group(1).replace("&amp;", "&"))
+    fresh = await client.get(f"/campaigns/{campaign_id}/live")
+
+    assert again.status_code == 204
+    assert again.content == b""
+    assert fresh.status_code == 200
+    assert f'value="{mine}"' in fresh.text
+    assert f'value="{theirs}"' in their_fragment.text
+    assert mine not in their_fragment.text
