@@ -57,6 +57,8 @@ def _poll_url(html: str) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
+ready: list[int] = []
+"""One item per viewer signed in with the page open (sign-in hashes a password: not timed)."""
 rendered: list[int] = []
 """One item per fragment rendered (200); the other polls were answered 204."""
 
@@ -69,6 +71,7 @@ async def _viewer(base: str, stop: threading.Event, latencies: list[float]) -> N
         body = {"login": "viewer", "password": PASSWORD, "csrf_token": found.group(1)}
         assert (await client.post("/login", data=body)).status_code == 303
         target = _poll_url((await client.get("/campaigns/1")).text)
+        ready.append(1)
         while not stop.is_set():
             started = time.perf_counter()
             answer = await client.get(target, headers={"HX-Request": "true"})
@@ -127,7 +130,9 @@ def main() -> None:
                     target=_watch, args=(f"http://127.0.0.1:{port}", options.pages, stop, latencies)
                 )
                 watcher.start()
-                time.sleep(POLL_SECONDS)  # every page signed in and polling
+                while len(ready) < options.pages and watcher.is_alive():
+                    time.sleep(0.1)
+                time.sleep(POLL_SECONDS)  # every page open and polling
                 watched = events(1 + int(alone["requests"]) // 3 + options.connections + 1)
                 stop.set()
                 watcher.join()
