@@ -131,6 +131,7 @@ async def measure(path: Path, rows: int, rounds: int) -> dict[str, tuple[float, 
     settled = (await pages.view(1, now=NOW)).timeline
     probes: dict[str, Callable[[], Awaitable[object]]] = {
         "live view, served": lambda: pages.view(1, now=NOW),
+        "pulse": lambda: read(insights.pulse, now=NOW),
         "contacts, first page": lambda: read(contacts.list_contacts, limit=50),
         "contacts, 900,000 deep": lambda: read(contacts.list_contacts, cursor=deep, limit=50),
         "number, start": lambda: read(contacts.list_contacts, number="8 912 345", limit=50),

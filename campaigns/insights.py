@@ -27,8 +27,10 @@ __all__ = [
     "MAX_POINTS",
     "Figures",
     "Point",
+    "Pulse",
     "figures",
     "listened_histogram",
+    "pulse",
     "timeline",
 ]
 
@@ -81,13 +83,6 @@ async def figures(session: AsyncSession, campaign_id: int, *, now: datetime) -> 
     stats = await campaign_stats(session, campaign_id)
     done = stats.by_status[ContactStatus.DONE]
     answered = sum(stats.by_outcome.get(outcome, 0) for outcome in _ANSWERED)
-    recent = await session.scalar(
-        select(func.count()).where(
-            Attempt.campaign_id == campaign_id,
-            Attempt.claimed_at > now - _MINUTE,
-            Attempt.claimed_at <= now,
-        )
-    )
     return Figures(
         stats=stats,
         done=done,
@@ -96,9 +91,40 @@ async def figures(session: AsyncSession, campaign_id: int, *, now: datetime) -> 
         answer_rate=answered / done if done else None,
         average_listened=stats.listened_seconds / answered if answered else None,
         in_progress=stats.by_status[ContactStatus.DIALING],
-        calls_last_minute=recent or 0,
+        calls_last_minute=await _calls_last_minute(session, campaign_id, now),
         histogram=await listened_histogram(session, campaign_id),
     )
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """The figures that move every second, cheap enough to read on every request: a few index
+    entries each, whatever the campaign's size."""
+
+    status: str
+    in_progress: int
+    calls_last_minute: int
+
+
+async def pulse(session: AsyncSession, campaign_id: int, *, now: datetime) -> Pulse:
+    campaign = await _campaign(session, campaign_id)
+    dialing = await session.scalar(
+        select(func.count()).where(
+            Contact.campaign_id == campaign_id, Contact.status == ContactStatus.DIALING
+        )
+    )
+    return Pulse(campaign.status, dialing or 0, await _calls_last_minute(session, campaign_id, now))
+
+
+async def _calls_last_minute(session: AsyncSession, campaign_id: int, now: datetime) -> int:
+    recent = await session.scalar(
+        select(func.count()).where(
+            Attempt.campaign_id == campaign_id,
+            Attempt.claimed_at > now - _MINUTE,
+            Attempt.claimed_at <= now,
+        )
+    )
+    return recent or 0
 
 
 async def listened_histogram(session: AsyncSession, campaign_id: int) -> list[tuple[int, int]]:

@@ -75,22 +75,23 @@ async def test_duplicate_settings_only_by_default(api: httpx.AsyncClient) -> Non
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "status"),
+    ("path", "body", "status", "said"),
     [
-        ("/v1/campaigns/404/duplicate", {}, 404),
-        ("/v1/campaigns/{id}/duplicate", {"contacts": "everyone"}, 422),
-        ("/v1/campaigns/{id}/duplicate", {"contacts": "none", "extra": 1}, 422),
+        ("/v1/campaigns/404/duplicate", {}, 404, "campaign 404 does not exist"),
+        ("/v1/campaigns/{id}/duplicate", {"contacts": "everyone"}, 422, "contacts"),
+        ("/v1/campaigns/{id}/duplicate", {"contacts": "none", "extra": 1}, 422, "extra"),
     ],
 )
 async def test_duplicate_refuses(
-    api: httpx.AsyncClient, path: str, body: dict[str, str], status: int
+    api: httpx.AsyncClient, path: str, body: dict[str, str], status: int, said: str
 ) -> None:
     source = await create(api)
 
     response = await api.post(path.format(id=source["id"]), json=body)
 
     assert response.status_code == status
-    error_of(response)
+    error = error_of(response)
+    assert said in error["message"] + str(error["details"])
 
 
 async def test_contacts_searched_by_number(api: httpx.AsyncClient) -> None:

@@ -120,9 +120,11 @@ def test_the_document_covers_every_route() -> None:
         "/v1/campaigns/{campaign_id}/cancel",
         "/v1/campaigns/{campaign_id}/export",
         "/v1/campaigns/{campaign_id}/waiting",
+        "/v1/campaigns/{campaign_id}/duplicate",
         "/v1/calls",
         "/v1/calls/{call_id}",
         "/v1/dnc",
+        "/v1/dnc.csv",
         "/healthz",
         "/metrics",
     } == paths

@@ -161,3 +161,18 @@ async def test_timeline_reuses_settled_buckets_and_recounts_the_rest(sessions: S
     settled = 5  # the minutes that ended 15 minutes or more before now: -20 … -16
     assert [(p.calls, p.answers) for p in points[:settled]] == [(11, 5)] + [(10, 5)] * 4
     assert [(p.calls, p.answers) for p in points[settled:]] == [(0, 0)] * 14 + [(1, 0), (0, 0)]
+
+
+async def test_pulse_reads_what_moves_every_second(sessions: Sessions) -> None:
+    campaign_id = await insert_campaign(sessions, status="running")
+    [dialing, _] = await insert_contacts(sessions, campaign_id, [1, 2], status="dialing")
+    await insert_contacts(sessions, campaign_id, [3], status="pending")
+    second = timedelta(seconds=1)
+    await attempts_at(
+        sessions, campaign_id, dialing, (-61 * second, None), (-59 * second, None), (second, None)
+    )
+
+    async with sessions() as session:
+        found = await insights.pulse(session, campaign_id, now=T0)
+
+    assert found == insights.Pulse(status="running", in_progress=2, calls_last_minute=1)
