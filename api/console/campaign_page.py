@@ -2,8 +2,9 @@
 
 The page embeds a fragment that htmx fetches again every `POLL_SECONDS` until the campaign
 is over; without JavaScript the page is the same, read once. Figures come from
-`campaigns.live.LivePages` (shared by every viewer, recounted in the background), the status
-and the actions from the campaign row itself, so an action shows at once. Files are the
+`campaigns.live.LivePages` (shared by every viewer, recounted in the background), calls in
+progress and per minute from `campaigns.insights.pulse` at each rendering, the status and the
+actions from the campaign row itself, so an action shows at once. Files are the
 REST export's own bytes (`campaigns.exporter`), copies are `campaigns.copies`.
 """
 
@@ -23,7 +24,7 @@ from api.console.i18n import Translator
 from api.console.upload_store import RejectedRows
 from api.console.web import page, translator
 from api.resources import Resources, ResourcesDep
-from campaigns import copies, exporter, launch
+from campaigns import copies, exporter, insights, launch
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
@@ -119,7 +120,10 @@ async def _live_context(
     request: Request, resources: Resources, campaign: Campaign
 ) -> dict[str, Any]:
     t = translator(request)
-    view = await live_pages(request, resources).view(campaign.id, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    view = await live_pages(request, resources).view(campaign.id, now=now)
+    async with resources.sessions() as session:
+        pulse = await insights.pulse(session, campaign.id, now=now)
     figures = view.figures
     current = CampaignStatus(campaign.status)
     settled = campaign.status in FINAL and view.status == campaign.status
@@ -127,6 +131,7 @@ async def _live_context(
         "campaign": campaign,
         "view": view,
         "figures": figures,
+        "pulse": pulse,
         "pct": 100 * figures.done / figures.total if figures.total else 0.0,
         "idle": idle_words(t, view.idle, campaign.timezone) if view.status == current else None,
         "idle_detail": view.idle.detail if view.idle is not None else None,

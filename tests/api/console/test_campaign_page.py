@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from api.resources import app_resources
 from campaigns.db import write_transaction
+from campaigns.live import LivePages
 from dialer.settings import Settings
 from tests.api.console.support import add_user, signed_in
 from tests.api.support import AUTH, with_api_keys
@@ -241,6 +242,7 @@ async def test_a_poll_of_the_version_shown_is_204_and_each_viewer_gets_their_tok
     await add_user(sessions, "boris")
     mine = await signed_in(client)
     campaign_id = await _played(app)
+    app.state.console_live = LivePages(sessions, max_age=3600)  # no recount in between
     page = await client.get(f"/campaigns/{campaign_id}")
     poll = re.search(r'id="live" hx-get="([^"]+)"', page.text)
     assert poll is not None
