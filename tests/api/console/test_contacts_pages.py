@@ -137,4 +137,5 @@ async def test_a_contact_of_another_campaign_is_not_found(
     first, second = await insert_campaign(sessions), await insert_campaign(sessions)
     [contact_id] = await insert_contacts(sessions, first, [1])
 
+    assert (await client.get(f"/campaigns/{first}/contacts/{contact_id}")).status_code == 200
     assert (await client.get(f"/campaigns/{second}/contacts/{contact_id}")).status_code == 404
