@@ -30,7 +30,9 @@ __all__ = [
     "create",
     "list_users",
     "remove",
+    "set_disabled",
     "set_password",
+    "set_role",
     "verify",
 ]
 
@@ -117,6 +119,43 @@ async def set_password(
     await sessions.end_all(session, user.id)
     await session.flush()
     return user
+
+
+async def set_role(session: AsyncSession, login: str, role: Role) -> ConsoleUser:
+    """A new role; the sessions stay (the role is read at each request). Conflict when it
+    would leave no enabled admin."""
+    ensure_writing(session)
+    user = await get(session, login)
+    if Role(role) is not Role.ADMIN:
+        await _keep_an_admin(session, user)
+    user.role = Role(role).value
+    await session.flush()
+    return user
+
+
+async def set_disabled(session: AsyncSession, login: str, disabled: bool) -> ConsoleUser:
+    """Disable (every session ends; sign-in refused) or enable a user. Conflict when it would
+    leave no enabled admin."""
+    ensure_writing(session)
+    user = await get(session, login)
+    if disabled:
+        await _keep_an_admin(session, user)
+        await sessions.end_all(session, user.id)
+    user.disabled = disabled
+    await session.flush()
+    return user
+
+
+async def _keep_an_admin(session: AsyncSession, losing: ConsoleUser) -> None:
+    """Refuse to take the last enabled admin's rights away: nobody could manage users."""
+    others = select(ConsoleUser.id).where(
+        ConsoleUser.role == Role.ADMIN.value,
+        ConsoleUser.disabled.is_(False),
+        ConsoleUser.id != losing.id,
+    )
+    losing_one = losing.role == Role.ADMIN.value and not losing.disabled
+    if losing_one and await session.scalar(others.limit(1)) is None:
+        raise Conflict(f"{losing.login!r} is the last enabled admin", details={"field": "login"})
 
 
 async def remove(session: AsyncSession, login: str) -> None:

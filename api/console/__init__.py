@@ -11,7 +11,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import campaign_list, new_campaign, signin, trial_call, users_page
+from api.console import (
+    campaign_list,
+    campaign_page,
+    contacts_page,
+    dashboard_page,
+    dnc_page,
+    new_campaign,
+    signin,
+    trial_call,
+    users_page,
+)
 from api.console.guard import Refusal
 from api.console.web import error_page
 
@@ -21,7 +31,9 @@ STATIC = Path(__file__).with_name("static")
 
 
 def install(app: FastAPI) -> None:
-    for module in (signin, new_campaign, campaign_list, trial_call, users_page):
+    # /campaigns/new before /campaigns/{id}; the pages' own routes before /campaigns/{id}/{action}
+    pages = (signin, new_campaign, campaign_page, contacts_page, campaign_list, dashboard_page)
+    for module in (*pages, trial_call, dnc_page, users_page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(Refusal, _refused)

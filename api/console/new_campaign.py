@@ -25,7 +25,7 @@ from api.console.campaign_form import (
     read_form,
 )
 from api.console.guard import Signed, check_csrf, signed_in
-from api.console.upload_store import Upload, UploadStore
+from api.console.upload_store import RejectedRows, Upload, UploadStore
 from api.console.web import page
 from api.resources import ApiResources, ResourcesDep
 from campaigns import exporter, importer, launch
@@ -162,6 +162,9 @@ async def create(request: Request, identity: Signed, resources: ResourcesDep) ->
         return page(request, "new_campaign.html", context, status=422)
     assert report is not None  # noqa: S101 - fill was given
     await asyncio.to_thread(upload.keep_report, campaign_id, report.to_dict())
+    if report.rejected:
+        rejected = RejectedRows(resources.settings.data_dir)
+        await asyncio.to_thread(rejected.keep, campaign_id, report.to_dict()["rejected"])
     return RedirectResponse(
         f"/campaigns/{campaign_id}/report?upload={upload.token}", status_code=303
     )

@@ -2,7 +2,9 @@
 
 Each upload is a folder under DATA_DIR/console-uploads named by a random token, holding the
 file, who uploaded it (no one else may use the token) and, once a campaign is created from
-it, the import report. Folders older than a day are removed at the next upload.
+it, the import report. Folders older than a day are removed at the next upload. The rejected
+rows of the import are also kept for as long as the campaign page offers them, under
+DATA_DIR/import-rejected/<campaign id>.json (`RejectedRows`): not swept.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import IO, Any, Final
 
 from campaigns.errors import NotFound
 
-__all__ = ["Upload", "UploadStore"]
+__all__ = ["RejectedRows", "Upload", "UploadStore"]
 
 FOLDER: Final = "console-uploads"
+REJECTED_FOLDER: Final = "import-rejected"
 KEEP_SECONDS: Final = 24 * 3600
 _TOKEN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -82,3 +85,25 @@ class UploadStore:
         for folder in self.root.iterdir():
             if folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+class RejectedRows:
+    """The rejected rows of each campaign's console import, one small JSON file a campaign."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / REJECTED_FOLDER
+
+    def keep(self, campaign_id: int, rows: list[dict[str, Any]]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(rows, ensure_ascii=False)
+        (self.root / f"{campaign_id}.json").write_text(body, encoding="utf-8")
+
+    def of(self, campaign_id: int) -> list[dict[str, Any]] | None:
+        """The rows kept for the campaign; None when it was not imported in the console."""
+        try:
+            found: list[dict[str, Any]] = json.loads(
+                (self.root / f"{campaign_id}.json").read_text("utf-8")
+            )
+        except FileNotFoundError:
+            return None
+        return found

@@ -140,3 +140,62 @@ async def test_password_change_and_removal_end_every_session(sessions: Sessions)
     with pytest.raises(NotFound):
         async with write_transaction(sessions) as session:
             await users.remove(session, "anna")
+
+
+async def _change(db: Sessions, login: str, change: str) -> None:
+    async with write_transaction(db) as session:
+        if change == "demote":
+            await users.set_role(session, login, Role.MARKETER)
+        else:
+            await users.set_disabled(session, login, True)
+
+
+@pytest.mark.parametrize("change", ["demote", "disable"])
+@pytest.mark.parametrize(
+    ("others", "allowed"),
+    [
+        ([], False),
+        ([("other", Role.ADMIN, False)], True),
+        ([("other", Role.ADMIN, True)], False),
+        ([("other", Role.MARKETER, False)], False),
+    ],
+)
+async def test_the_last_enabled_admin_keeps_their_rights(
+    sessions: Sessions,
+    change: str,
+    others: list[tuple[str, Role, bool]],
+    allowed: bool,
+) -> None:
+    await _user(sessions, "root", Role.ADMIN)
+    for login, role, disabled in others:
+        await _user(sessions, login, role)
+        if disabled:
+            async with write_transaction(sessions) as session:
+                (await users.get(session, login)).disabled = True
+
+    if allowed:
+        await _change(sessions, "root", change)
+    else:
+        with pytest.raises(Conflict, match="last enabled admin"):
+            await _change(sessions, "root", change)
+
+    async with sessions() as session:
+        root = await users.get(session, "root")
+        assert (root.role == "admin" and not root.disabled) is not allowed
+
+
+async def test_disabling_ends_the_sessions_and_enabling_lets_them_sign_in(
+    sessions: Sessions,
+) -> None:
+    user_id = await _user(sessions)
+    async with write_transaction(sessions) as session:
+        token = await console_sessions.create(session, user_id, now=T0)
+        await users.set_disabled(session, "anna", True)
+
+    async with sessions() as session:
+        assert await console_sessions.look_up(session, token, now=T0, idle=IDLE) is None
+        assert await users.verify(session, "anna", PASSWORD) is None
+    async with write_transaction(sessions) as session:
+        await users.set_disabled(session, "anna", False)
+    async with sessions() as session:
+        assert await users.verify(session, "anna", PASSWORD) is not None

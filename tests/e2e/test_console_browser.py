@@ -6,82 +6,33 @@ $DIALER_SCREENSHOT_DIR (default /tmp/console-shots), outside the repository.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.e2e.console_support import chromium, running_service
+from tests.e2e.console_support import open_page as _page
+from tests.e2e.console_support import shot as _shot
+from tests.e2e.console_support import sign_in as _sign_in
 from tests.e2e.deployment import Deployment
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(os.environ.get("DIALER_SCREENSHOT_DIR", "/tmp/console-shots"))  # noqa: S108
-VIEWPORT = {"width": 1280, "height": 800}
 TEST_PHONE = "+7 910 555-00-00"
 RULES = {"last_digit": {digit: {"causes": ["listened"], "dtmf": 1} for digit in "0123456789"}}
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    workdir = tmp_path_factory.mktemp("console")
-    rules = workdir / "rules.json"
-    rules.write_text(json.dumps(RULES), encoding="utf-8")
-    deployment = Deployment(workdir, rules)
-    deployment.start()
-    try:
-        yield deployment
-    finally:
-        if deployment.process is not None and deployment.process.poll() is None:
-            deployment.interrupt()
-        deployment.kill()
+    yield from running_service(tmp_path_factory.mktemp("console"), RULES)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        launched.close()
-
-
-class Dialogs:
-    """Every JavaScript dialog the page opens (there must be none)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, dialog: Dialog) -> None:
-        self.seen.append(dialog.message)
-        dialog.dismiss()
-
-
-def _page(browser: Browser, lang: str) -> tuple[Page, Dialogs]:
-    context = browser.new_context(viewport=VIEWPORT, locale=lang)  # type: ignore[arg-type]
-    page = context.new_page()
-    dialogs = Dialogs()
-    page.on("dialog", dialogs)
-    return page, dialogs
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-
-
-def _sign_in(page: Page, service: Deployment) -> None:
-    stored = json.loads((service.data_dir / "secrets.json").read_text(encoding="utf-8"))
-    page.goto(f"{service.url}/")
-    page.fill("input[name=login]", "admin")
-    page.fill("input[name=password]", stored["admin_password"])
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url("**/campaigns")
+    yield from chromium()
 
 
 def _upload(page: Page, path: Path) -> None:

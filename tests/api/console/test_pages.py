@@ -4,6 +4,7 @@ and the import report. Escaping of user input is asserted on the HTML the browse
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import httpx
@@ -243,3 +244,25 @@ async def test_an_unreadable_file_is_refused_in_words(
     assert answer.status_code == 200
     assert "Файл не принят" in answer.text
     assert "old binary .xls" in answer.text
+
+
+async def test_the_rejected_rows_stay_on_the_campaign_page_after_the_upload_is_gone(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await add_user(_sessions(app))
+    csrf = await signed_in(client)
+    preview = await _upload(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
+    upload = _UPLOAD.search(preview.text)
+    assert upload is not None
+    created = await client.post("/campaigns/new", data=_form(csrf, upload.group(1)))
+    kept = await client.get(re.sub(r"/report\?", "/rejected.csv?", created.headers["location"]))
+    campaign_id = int(created.headers["location"].split("/")[2])
+    shutil.rmtree(app_resources(app).settings.data_dir / "console-uploads")
+
+    page = await client.get(f"/campaigns/{campaign_id}")
+    rows = await client.get(f"/campaigns/{campaign_id}/rejected-rows.csv")
+
+    assert "Отклонённые строки импорта: 3" in page.text
+    assert rows.status_code == 200
+    assert rows.content == kept.content
+    assert (await client.get("/campaigns/999/rejected-rows.csv")).status_code == 404
