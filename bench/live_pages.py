@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import secrets
 import shutil
 import statistics
 import sys
@@ -29,10 +27,9 @@ from pathlib import Path
 import httpx
 
 from api.console.campaign_page import POLL_SECONDS
-from bench.webhooks import run_wrk, seed, start_api
+from bench.webhooks import collector, run_wrk, seed
 from campaigns import users
 from campaigns.db import create_engine, session_factory, write_transaction
-from dialer.shell.redis_server import RedisServer, free_port
 
 DROP_TARGET = 0.10
 PASSWORD = "bench password"  # noqa: S105 - a throwaway user of a throwaway database
@@ -105,40 +102,26 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{work / 'dialer.db'}"
         asyncio.run(seed(url, options.attempts))
         asyncio.run(add_viewer(url))
-        token = secrets.token_urlsafe(24)
-        with RedisServer(work / "redis") as redis:
-            env = os.environ | {
-                "DIALER_DATABASE_URL": url,
-                "DIALER_REDIS_URL": redis.url,
-                "DIALER_WEBHOOK_TOKEN": token,
-                "DIALER_DATA_DIR": str(work / "var"),
-            }
-            port = free_port()
-            api = start_api(env, port, work)
-            hook = f"/webhooks/mtt/{token}"
-            try:
+        with collector(work, url) as (port, pid, hook):
 
-                def events(first: int) -> dict[str, float]:
-                    return run_wrk(
-                        work, port, api.pid, hook, first=first,
-                        connections=options.connections, duration=options.duration, rate=None,
-                    )  # fmt: skip
+            def events(first: int) -> dict[str, float]:
+                return run_wrk(
+                    work, port, pid, hook, first=first,
+                    connections=options.connections, duration=options.duration, rate=None,
+                )  # fmt: skip
 
-                alone = events(1)
-                stop, latencies = threading.Event(), list[float]()
-                watcher = threading.Thread(
-                    target=_watch, args=(f"http://127.0.0.1:{port}", options.pages, stop, latencies)
-                )
-                watcher.start()
-                while len(ready) < options.pages and watcher.is_alive():
-                    time.sleep(0.1)
-                time.sleep(POLL_SECONDS)  # every page open and polling
-                watched = events(1 + int(alone["requests"]) // 3 + options.connections + 1)
-                stop.set()
-                watcher.join()
-            finally:
-                api.terminate()
-                api.wait(timeout=30)
+            alone = events(1)
+            stop, latencies = threading.Event(), list[float]()
+            watcher = threading.Thread(
+                target=_watch, args=(f"http://127.0.0.1:{port}", options.pages, stop, latencies)
+            )
+            watcher.start()
+            while len(ready) < options.pages and watcher.is_alive():
+                time.sleep(0.1)
+            time.sleep(POLL_SECONDS)  # every page open and polling
+            watched = events(1 + int(alone["requests"]) // 3 + options.connections + 1)
+            stop.set()
+            watcher.join()
     drop = 1 - watched["per_second"] / alone["per_second"]
     p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)] if latencies else float("nan")
     print(f"events/s alone:                 {alone['per_second']:8,.0f}")

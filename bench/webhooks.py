@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -284,6 +286,27 @@ def measure(
     return runs
 
 
+@contextmanager
+def collector(work: Path, url: str) -> Iterator[tuple[int, int, str]]:
+    """The API process on the database at `url` with a Redis of its own, for as long as the
+    block runs: its port, its pid and the webhook path with its token."""
+    token = secrets.token_urlsafe(24)
+    with RedisServer(work / "redis") as redis:
+        env = os.environ | {
+            "DIALER_DATABASE_URL": url,
+            "DIALER_REDIS_URL": redis.url,
+            "DIALER_WEBHOOK_TOKEN": token,
+            "DIALER_DATA_DIR": str(work / "var"),
+        }
+        port = free_port()
+        api = start_api(env, port, work)
+        try:
+            yield port, api.pid, f"/webhooks/mtt/{token}"
+        finally:
+            api.terminate()
+            api.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attempts", type=int, default=50_000)
@@ -299,21 +322,8 @@ def main() -> None:
         started = time.monotonic()
         asyncio.run(seed(url, options.attempts))
         print(f"seeded {options.attempts:,} attempts in {time.monotonic() - started:.1f} s")
-        token = secrets.token_urlsafe(24)
-        with RedisServer(work / "redis") as redis:
-            env = os.environ | {
-                "DIALER_DATABASE_URL": url,
-                "DIALER_REDIS_URL": redis.url,
-                "DIALER_WEBHOOK_TOKEN": token,
-                "DIALER_DATA_DIR": str(work / "var"),
-            }
-            port = free_port()
-            api = start_api(env, port, work)
-            try:
-                runs = measure(work, port, api.pid, f"/webhooks/mtt/{token}", options)
-            finally:
-                api.terminate()
-                api.wait(timeout=30)
+        with collector(work, url) as (port, pid, hook):
+            runs = measure(work, port, pid, hook, options)
         counts = asyncio.run(applied_counts(url))
     report(runs, counts, options)
 

@@ -9,7 +9,6 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
@@ -19,20 +18,6 @@ from tests.e2e.deployment import Deployment
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(os.environ.get("DIALER_SCREENSHOT_DIR", "/tmp/console-shots"))  # noqa: S108
 VIEWPORT = {"width": 1280, "height": 800}
-
-
-def running_service(workdir: Path, rules: dict[str, Any]) -> Iterator[Deployment]:
-    """A `dialer up` whose simulator plays `rules`, stopped after use."""
-    path = workdir / "rules.json"
-    path.write_text(json.dumps(rules), encoding="utf-8")
-    deployment = Deployment(workdir, path)
-    deployment.start()
-    try:
-        yield deployment
-    finally:
-        if deployment.process is not None and deployment.process.poll() is None:
-            deployment.interrupt()
-        deployment.kill()
 
 
 def chromium() -> Iterator[Browser]:

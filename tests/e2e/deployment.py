@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -154,3 +156,17 @@ def survivors(pids: set[int], timeout: float) -> set[int]:
     while (left := {pid for pid in pids if alive(pid)}) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+def running_service(workdir: Path, rules: dict[str, Any]) -> Iterator[Deployment]:
+    """A `dialer up` whose simulator plays `rules`, stopped after use."""
+    path = workdir / "rules.json"
+    path.write_text(json.dumps(rules), encoding="utf-8")
+    deployment = Deployment(workdir, path)
+    deployment.start()
+    try:
+        yield deployment
+    finally:
+        if deployment.process is not None and deployment.process.poll() is None:
+            deployment.interrupt()
+        deployment.kill()

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.console_support import chromium, running_service
+from tests.e2e.console_support import chromium
 from tests.e2e.console_support import open_page as _page
 from tests.e2e.console_support import shot as _shot
 from tests.e2e.console_support import sign_in as _sign_in
-from tests.e2e.deployment import Deployment
+from tests.e2e.deployment import Deployment, running_service
 
 pytestmark = pytest.mark.slow
 

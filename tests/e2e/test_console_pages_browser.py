@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from campaigns.copies import UNREACHED
-from tests.e2e.console_support import chromium, open_page, running_service, shot, sign_in
-from tests.e2e.deployment import Deployment
+from tests.e2e.console_support import chromium, open_page, shot, sign_in
+from tests.e2e.deployment import Deployment, running_service
 
 pytestmark = pytest.mark.slow
 

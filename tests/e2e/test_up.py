@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dialer.shell import campaign_cli
-from tests.e2e.deployment import Deployment, alive, listening
+from tests.e2e.deployment import Deployment, alive, listening, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -72,17 +72,7 @@ ALL_LISTEN = {"last_digit": {digit: {"causes": ["listened"]} for digit in "01234
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    workdir = tmp_path_factory.mktemp("up")
-    rules = workdir / "rules.json"
-    rules.write_text(json.dumps({"last_digit": RULES}), encoding="utf-8")
-    deployment = Deployment(workdir, rules)
-    deployment.start()
-    try:
-        yield deployment
-    finally:
-        if deployment.process is not None and deployment.process.poll() is None:
-            deployment.interrupt()
-        deployment.kill()
+    yield from running_service(tmp_path_factory.mktemp("up"), {"last_digit": RULES})
 
 
 def api(service: Deployment) -> httpx.Client:
