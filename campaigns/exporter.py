@@ -249,7 +249,7 @@ async def _export(
         if fmt == "csv":
             out = _csv(header, chunks(), delimiter)
         else:
-            out = write_workbook(header, chunks(), sheet_rows)
+            out = write_workbook(header, chunks(), sheet_rows, created=scope.created_at)
         async for data in out:
             yield data
 
@@ -261,19 +261,28 @@ class _Scope:
     """The campaign's contacts, put so that the database reads them in id order unsorted."""
     var_columns: list[str]
     """The variables its imports recorded, in file order."""
+    created_at: datetime
+    """The campaign's: an XLSX records it, so that two exports of the same rows are the same
+    bytes."""
 
 
 async def _scope(session: AsyncSession, campaign_id: int) -> _Scope:
     """On SQLite, a scan of the campaign's id range beats its index plus sorting a million rows
     (`campaign_id + 0` keeps the planner off the index); PostgreSQL plans well either way."""
-    recorded = await session.scalar(select(Campaign.var_columns).where(Campaign.id == campaign_id))
-    if recorded is None:
+    found = (
+        await session.execute(
+            select(Campaign.var_columns, Campaign.created_at).where(Campaign.id == campaign_id)
+        )
+    ).one_or_none()
+    if found is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
+    recorded, created_at = found
     span = select(func.min(Contact.id), func.max(Contact.id))
     low, high = (await session.execute(span.where(Contact.campaign_id == campaign_id))).one()
     dialect = (await session.connection()).dialect
     own = Contact.campaign_id + 0 if dialect.name == "sqlite" else Contact.campaign_id
-    return _Scope(dialect, and_(Contact.id.between(low, high), own == campaign_id), recorded)
+    contacts = and_(Contact.id.between(low, high), own == campaign_id)
+    return _Scope(dialect, contacts, recorded, created_at)
 
 
 def _variables(column: Column, names: Sequence[str]) -> list[list[Any]]:

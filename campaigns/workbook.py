@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,7 +29,11 @@ _TRUNCATED: Final = -2
 
 
 async def write_workbook(
-    header: list[Any], chunks: AsyncIterator[list[tuple[Any, ...]]], sheet_rows: int
+    header: list[Any],
+    chunks: AsyncIterator[list[tuple[Any, ...]]],
+    sheet_rows: int,
+    *,
+    created: datetime,
 ) -> AsyncIterator[bytes]:
     """xlsxwriter in constant-memory mode into a temporary file, streamed once complete: a
     refusal (`Invalid`) comes before the first byte, while the API can still answer an error."""
@@ -44,6 +49,8 @@ async def write_workbook(
                 "tmpdir": folder,
             },
         )
+        # the file's creation time is its only part that is not the rows: `created` fixes it
+        book.set_properties({"created": created.astimezone(UTC).replace(tzinfo=None)})
         sheets = _Sheets(book, header, sheet_rows)
         try:
             async for rows in chunks:
