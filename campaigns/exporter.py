@@ -30,7 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from campaigns.errors import Invalid, NotFound
-from campaigns.tables import Attempt, Campaign, Contact
+from campaigns.tables import Attempt, Campaign, Contact, Place
 from campaigns.waiting import WaitingReasons
 from campaigns.workbook import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, write_workbook
 from dialer.telecom.causes import cause_text
@@ -132,11 +132,12 @@ async def export_contacts(
                 Contact.waiting_reason,
                 _iso(Contact.next_attempt_at, scope.dialect),
                 Contact.timezone,
-                Contact.region,
-                Contact.operator,
+                func.nullif(Place.region, ""),
+                func.nullif(Place.operator, ""),
                 Contact.vars,
             )
             .outerjoin(calls, calls.c.contact_id == Contact.id)
+            .outerjoin(Place, Place.id == Contact.place_id)
             .where(scope.contacts)
             .order_by(Contact.id)
         )

@@ -28,6 +28,7 @@ from campaigns import dnc
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
 from campaigns.filereader import ImportRefused, Limits, contacts_frame, read_file
+from campaigns.places import place_ids
 from campaigns.rowchecks import Checked, Rejection, Zoning, check_rows
 from campaigns.states import ContactStatus
 from campaigns.tables import Campaign, Contact
@@ -47,7 +48,7 @@ __all__ = [
 
 INSERT_CHUNK: Final = 50_000
 SQLITE_IMPORT_CACHE_KIB: Final = 256 * 1024
-_FRAME_COLUMNS: Final = ("phone", "vars", "timezone", "region", "operator", "text", "voice")
+_FRAME_COLUMNS: Final = ("phone", "vars", "timezone", "place_id", "text", "voice")
 UNKNOWN_LABEL: Final = "unknown"
 """The report's name for contacts of unknown zone (called under the strict policy)."""
 
@@ -162,8 +163,9 @@ async def _store(
         allowed = await asyncio.to_thread(_without, contacts, blocked)
         connection = await session.connection()
         before = await _count(connection, campaign_id)
+        places = await place_ids(connection, allowed["region"], allowed["operator"])
         async with _sqlite_cache(connection):
-            await _insert(connection, campaign_id, allowed)
+            await _insert(connection, campaign_id, allowed.assign(place_id=places))
             accepted = await _count(connection, campaign_id) - before
     return ImportReport(
         rows=checked.rows,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from campaigns.contact_status import finish
 from campaigns.contacts import call_contact
 from campaigns.errors import Conflict, Invalid
 from campaigns.importer import ImportRefused, Zoning, check_rows, contacts_frame
+from campaigns.places import place_ids
 from campaigns.spec import CampaignSettings, Name, PhoneIn, check_a_number
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
@@ -67,10 +69,6 @@ class CallView:
     """Why it is not being called at the time of reading, and when it will be."""
 
 
-PLACE = ("region", "operator")
-"""The numbering plan's columns: <NA> in the checked frame for a number outside the plan."""
-
-
 def _row(spec: CallSpec, zoning: Zoning | None) -> dict[str, Any]:
     """The contact as the importer checks it; Invalid naming the field at fault."""
     given: dict[str, Any] = {"phone": spec.phone, "vars": spec.vars}
@@ -98,7 +96,7 @@ def _row(spec: CallSpec, zoning: Zoning | None) -> dict[str, Any]:
         "line": 1,
         "vars": json.loads(row["vars"]),
         "timezone": row["timezone"],
-        **{name: row[name] if isinstance(row[name], str) else None for name in PLACE},
+        "place": (row["region"], row["operator"]),
     }
 
 
@@ -136,6 +134,10 @@ async def create_call(
                 details={"id": campaign.id},
             )
         return CallCreated(campaign, contact, created=False, callbacks=[])
+    region, operator = row.pop("place")
+    places = await place_ids(await session.connection(), pd.Series([region]), pd.Series([operator]))
+    place = places.iloc[0]
+    row["place_id"] = None if pd.isna(place) else int(place)
     contact = Contact(campaign_id=campaign.id, status=ContactStatus.PENDING, **row)
     session.add(contact)
     await session.flush()
