@@ -27,9 +27,10 @@ from tests.campaigns.files import csv_bytes, rows
 ROWS = 200_000
 MIN_PROBES = 100
 P99_LIMIT_S = 0.25
-"""Not the 100 ms aimed at: off the loop, the import's thread still holds the GIL through single
-pandas calls, which take 100-200 ms on a machine loaded three times over its two CPUs (idle
-p99 there: 35 ms). Work on the loop shows as seconds."""
+"""Looser than the 100 ms aimed at, which the service meets on a quiet two-CPU machine (p99
+70-84 ms over three runs): off the loop, the import's thread still holds the GIL through single
+pandas calls, 100-200 ms each on a machine loaded three times over. Work on the loop shows as
+seconds."""
 WORST_LIMIT_S = 0.5
 """A probe waiting out work on the loop waits for all of it; p99 alone would not see one."""
 PROBE_PAUSE_S = 0.005
