@@ -81,7 +81,7 @@ class DailySpan:
 def _zone(name: str, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError(f"{field}: unknown time zone {name!r}") from None
 
 

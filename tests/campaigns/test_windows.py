@@ -99,6 +99,7 @@ def test_the_design_schedule_parses() -> None:
         ({"timezone": "Mars/Olympus"}, "schedule.timezone: unknown time zone 'Mars/Olympus'"),
         ({"timezone": 3}, "schedule.timezone"),
         ({"timezone": ""}, "schedule.timezone: unknown time zone ''"),
+        ({"timezone": "x" * 300}, "schedule.timezone: unknown time zone 'xxx"),
     ],
 )
 def test_bad_schedules_name_the_field(schedule: dict[str, object], message: str) -> None:
