@@ -56,14 +56,16 @@ class Checked:
 
     contacts: pd.DataFrame
     """Index: line; text columns phone, vars (JSON), timezone (UNKNOWN_ZONE if unknown),
-    region and operator (<NA> outside the numbering plan), text and voice (JSON; <NA> if
-    the row has none)."""
+    text and voice (JSON; <NA> if the row has none); place, a code into `places` (-1 outside
+    the numbering plan)."""
     rows: int
     duplicates: int
     rejected_count: int
     rejected: tuple[Rejection, ...]
     variables: tuple[str, ...] = ()
     """The template variable columns, in the file's order."""
+    places: tuple[tuple[str, str], ...] = ()
+    """The numbering plan's (region, operator) of each place code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +145,16 @@ def check_rows(
             "phone": numbers,
             "vars": _json_objects(kept, roles.variables),
             "timezone": zones,
-            "region": where.regions,
-            "operator": where.operators,
+            "place": where.codes,
             "text": own.mask(own == "").astype(_TEXT),
             "voice": voices[first].astype(_TEXT),
         },
         index=kept.index,
     )
     count, listed = problems.report()
-    return Checked(contacts, len(frame), duplicates, count, listed, tuple(roles.variables))
+    return Checked(
+        contacts, len(frame), duplicates, count, listed, tuple(roles.variables), where.names
+    )
 
 
 def _first_occurrences(values: pd.Series) -> np.ndarray:

@@ -24,6 +24,7 @@ from campaigns.contacts import call_contact
 from campaigns.errors import Conflict, Invalid
 from campaigns.importer import ImportRefused, Zoning, check_rows, contacts_frame
 from campaigns.places import place_ids
+from campaigns.rowchecks import Checked
 from campaigns.spec import CampaignSettings, Name, PhoneIn, check_a_number
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact
@@ -69,8 +70,8 @@ class CallView:
     """Why it is not being called at the time of reading, and when it will be."""
 
 
-def _row(spec: CallSpec, zoning: Zoning | None) -> dict[str, Any]:
-    """The contact as the importer checks it; Invalid naming the field at fault."""
+def _row(spec: CallSpec, zoning: Zoning | None) -> tuple[dict[str, Any], Checked]:
+    """The contact as the importer checks it, and the check; Invalid naming the field at fault."""
     given: dict[str, Any] = {"phone": spec.phone, "vars": spec.vars}
     if spec.timezone is not None:
         given["timezone"] = spec.timezone
@@ -96,8 +97,7 @@ def _row(spec: CallSpec, zoning: Zoning | None) -> dict[str, Any]:
         "line": 1,
         "vars": json.loads(row["vars"]),
         "timezone": row["timezone"],
-        "place": (row["region"], row["operator"]),
-    }
+    }, checked
 
 
 def check_key(key: str | None) -> str | None:
@@ -118,7 +118,7 @@ async def create_call(
     """Create and start the call (inside `write_transaction`), or find the one `key` made."""
     settings = spec.settings()
     check_a_number(settings, default_a_number)
-    row = _row(spec, zoning)
+    row, checked = _row(spec, zoning)
     if check_key(key) is None:
         campaign = await store.create(session, settings, now=now, kind=CampaignKind.CALL)
         created = True
@@ -134,10 +134,9 @@ async def create_call(
                 details={"id": campaign.id},
             )
         return CallCreated(campaign, contact, created=False, callbacks=[])
-    region, operator = row.pop("place")
-    places = await place_ids(await session.connection(), pd.Series([region]), pd.Series([operator]))
-    place = places.iloc[0]
-    row["place_id"] = None if pd.isna(place) else int(place)
+    codes = checked.contacts["place"].to_numpy()
+    place = (await place_ids(await session.connection(), codes, checked.places))[0]
+    row["place_id"] = None if place is pd.NA else int(place)
     contact = Contact(campaign_id=campaign.id, status=ContactStatus.PENDING, **row)
     session.add(contact)
     await session.flush()

@@ -9,12 +9,12 @@ every Russian zone at once; under the default policy it is the campaign's zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import phonenumbers
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -48,12 +48,13 @@ class Zoning:
 
 @dataclass(frozen=True)
 class Places:
-    """Aligned with the numbers: zone (IANA name or UNKNOWN_ZONE), region and operator (<NA>
-    where the plan has no range)."""
+    """Aligned with the numbers: the zone (IANA name or UNKNOWN_ZONE) and the place, as a code
+    into `names` (-1 where the plan has no range); codes rather than a million region texts."""
 
     zones: pd.Series
-    regions: pd.Series
-    operators: pd.Series
+    codes: npt.NDArray[np.int32]
+    names: tuple[tuple[str, str], ...]
+    """(region, operator) of each code."""
 
 
 def places(numbers: pd.Series, zoning: Zoning, default: str) -> Places:
@@ -65,7 +66,6 @@ def places(numbers: pd.Series, zoning: Zoning, default: str) -> Places:
     russian = pc.and_(pc.equal(pc.utf8_length(text), 11), pc.starts_with(text, "7"))
     digits = pc.if_else(russian, text, "0").cast(pa.int64()).to_numpy(zero_copy_only=False)
     found = zoning.plan.lookup_many(digits)
-    index = pa.array(found.index, mask=found.index < 0)
     vocabulary = sorted({zone for zone in found.zones if zone})
     position = {zone: i for i, zone in enumerate(vocabulary)}
     of_key = np.array([position.get(zone or "", -1) for zone in found.zones] + [-1], np.int32)
@@ -81,14 +81,9 @@ def places(numbers: pd.Series, zoning: Zoning, default: str) -> Places:
     zone_column = pa.array(vocabulary, type=pa.large_string()).take(pa.array(codes))
     return Places(
         pd.Series(zone_column, index=numbers.index, dtype=_TEXT),
-        _column(found.regions, index, numbers.index),
-        _column(found.operators, index, numbers.index),
+        found.index,
+        tuple(zip(found.regions, found.operators, strict=True)),
     )
-
-
-def _column(values: Sequence[str], index: pa.Array, rows: pd.Index) -> pd.Series:
-    taken = pa.array(values, type=pa.large_string()).take(index)
-    return pd.Series(taken, index=rows, dtype=_TEXT)
 
 
 def _geographic_zones(numbers: pd.Series, fallback: str) -> tuple[np.ndarray, list[str]]:
