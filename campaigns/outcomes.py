@@ -7,10 +7,11 @@ count against `max_attempts`, i.e. all but the network failures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from campaigns.policy import opening_for, policy_of, window_of
+from campaigns.states import Outcome
 from campaigns.tables import Campaign, Contact
 from dialer.telecom.causes import Category
 from dialer.telecom.redial import Final, Redial, RedialPolicy, decide, decide_lost
@@ -59,8 +60,9 @@ def settle_finished(
 def settle_lost(
     contact: Contact, campaign: Campaign, *, base: RedialPolicy, now: datetime
 ) -> Settlement:
-    """No final event ever came: treated as unanswered, and forgets the previous cause so that
-    "18 twice in a row" never spans a lost call."""
+    """No final event ever came: redialed as unanswered, and forgets the previous cause so that
+    "18 twice in a row" never spans a lost call. When that ends the calling, the outcome is
+    `unknown`, not `no_answer`: nobody knows whether the callee answered the last call."""
     policy = policy_of(campaign, base)
     decision = decide_lost(
         history=history_of(contact),
@@ -70,7 +72,10 @@ def settle_lost(
         now=now,
         next_opening=opening_for(campaign, window_of(campaign), contact.timezone),
     )
-    return _settlement(contact, decision, policy, last_cause=None)
+    settlement = _settlement(contact, decision, policy, last_cause=None)
+    if settlement.outcome == Outcome.NO_ANSWER:
+        return replace(settlement, outcome=Outcome.UNKNOWN)
+    return settlement
 
 
 def _settlement(

@@ -72,6 +72,28 @@ def test_a_lost_call_is_unanswered_and_forgets_the_cause() -> None:
     assert s.last_cause is None
 
 
+@pytest.mark.parametrize(
+    ("attempts", "history", "outcome"),
+    [
+        (0, "", None),
+        (1, "no_answer", None),
+        (2, "no_answer,busy", "unknown"),
+    ],
+)
+def test_a_lost_last_call_ends_as_unknown_not_no_answer(
+    attempts: int, history: str, outcome: str | None
+) -> None:
+    contact = make_contact(attempts=attempts, history=history)
+    s = settle_lost(contact, make_campaign(max_attempts=3), base=BASE, now=T0)
+    assert (s.outcome, s.category) == (outcome, Category.NO_ANSWER)
+
+
+def test_a_lost_call_past_the_campaigns_end_still_expires() -> None:
+    campaign = make_campaign(end_at=T0 + timedelta(minutes=30))
+    s = settle_lost(make_contact(), campaign, base=BASE, now=T0)
+    assert s.outcome == "expired"
+
+
 def test_redial_waits_for_the_window_and_expires_past_the_end() -> None:
     office = {"workdays": ["09:00", "18:00"], "weekends": ["09:00", "18:00"]}
     late = T0.replace(hour=14, minute=30)  # 17:30 Moscow: busy + 15 min is still open

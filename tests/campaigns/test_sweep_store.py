@@ -102,7 +102,7 @@ async def test_a_lost_call_is_redialed_as_unanswered(sessions: Sessions) -> None
     assert (await state_of(sessions, finished))[0].state == "finished"
 
 
-async def test_the_last_lost_call_ends_the_contact(sessions: Sessions) -> None:
+async def test_the_last_lost_call_ends_the_contact_as_unknown(sessions: Sessions) -> None:
     lost = await call(
         sessions,
         state="unknown",
@@ -112,7 +112,7 @@ async def test_the_last_lost_call_ends_the_contact(sessions: Sessions) -> None:
     async with write_transaction(sessions) as session:
         await sweep_db.lose(session, [lost.id], base=BASE, now=NOW)
     _, contact = await state_of(sessions, lost)
-    assert (contact.status, contact.outcome, contact.attempts) == ("done", "no_answer", 3)
+    assert (contact.status, contact.outcome, contact.attempts) == ("done", "unknown", 3)
 
 
 async def campaigns_by_id(sessions: Sessions) -> dict[int, Campaign]:
