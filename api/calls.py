@@ -17,7 +17,7 @@ from api.schemas import CallId, CallOut, errors
 from campaigns.db import write_transaction
 from campaigns.jobs import enqueue_callbacks
 from campaigns.single_calls import CallSpec, create_call, get_call
-from campaigns.spec import check_callback_url
+from campaigns.spec import check_callback_url, in_zone
 
 __all__ = ["router"]
 
@@ -54,6 +54,7 @@ async def place_call(
     idempotency_key: IdempotencyKey = None,
 ) -> CallOut:
     check_callback_url(spec, resources.settings.callback_allow_private)
+    spec = in_zone(spec, resources.settings.default_timezone)
     async with write_transaction(resources.sessions) as session:
         made = await create_call(
             session,

@@ -38,10 +38,7 @@ from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.filereader import Limits
 from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT, NUMBER_CURSOR
-from campaigns.spec import (
-    CampaignPatch,
-    CampaignSpec,
-)
+from campaigns.spec import CampaignPatch, CampaignSpec, in_zone
 from campaigns.states import CampaignStatus, ContactStatus, Outcome
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
@@ -109,6 +106,8 @@ async def _read(resources: ApiResources, campaign_id: int) -> CampaignOut:
 async def create_campaign(
     spec: CampaignSpec, resources: ResourcesDep, response: Response
 ) -> CampaignCreated:
+    spec = in_zone(spec, resources.settings.default_timezone)
+
     async def fill(campaign_id: int) -> importer.ImportReport:
         rows = spec.contact_rows()
         return await importer.import_contacts(

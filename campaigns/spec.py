@@ -8,7 +8,7 @@ patch (RFC 7396). Errors name the field: pydantic's `loc` and messages that repe
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -50,6 +50,7 @@ __all__ = [
     "Schedule",
     "check_a_number",
     "check_callback_url",
+    "in_zone",
     "invalid",
     "merge",
     "row_values",
@@ -244,6 +245,9 @@ class ContactSpec(BaseModel):
     voice: ContactVoice | None = None
 
 
+SpecT = TypeVar("SpecT", bound=CampaignSettings)
+
+
 class CampaignSpec(CampaignSettings):
     """The body of `POST /v1/campaigns`."""
 
@@ -274,6 +278,15 @@ class CampaignPatch(BaseModel):
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     caps: Caps | None = None
+
+
+def in_zone(spec: SpecT, zone: str) -> SpecT:
+    """`spec` with `zone` (the service's DIALER_DEFAULT_TIMEZONE) as its schedule's time zone
+    when the caller named none."""
+    if "timezone" in spec.schedule.model_fields_set:
+        return spec
+    schedule = spec.schedule.model_copy(update={"timezone": zone})
+    return spec.model_copy(update={"schedule": schedule})
 
 
 def _merged(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

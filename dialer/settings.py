@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -89,7 +90,11 @@ class Settings(BaseSettings):
     )
     pace_interval: float = Field(default=0.2, gt=0, description="seconds between pacer runs")
     min_listen_seconds: int = Field(default=3, ge=0)
-    default_timezone: str = "Europe/Moscow"
+    default_timezone: str = Field(
+        default="Europe/Moscow",
+        description="the service's home zone: new campaigns' schedule.timezone, the "
+        "dashboard's day",
+    )
     cause_map: dict[str, str] = Field(
         default_factory=dict,
         description='JSON {"cause": "category"} fixing the Q.850 table without a release',
@@ -126,6 +131,15 @@ class Settings(BaseSettings):
         description="callees of unknown zone: strict = only while the window is open in every "
         "Russian zone at once; default = in the campaign's zone (applied at import)",
     )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, ZoneInfoNotFoundError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Moscow") from None
+        return value
 
     @field_validator("api_keys", mode="before")
     @classmethod
