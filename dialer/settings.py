@@ -6,6 +6,7 @@ into constructors; nothing below the composition root reads the environment itse
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -125,6 +126,25 @@ class Settings(BaseSettings):
         default=UnknownZone.STRICT,
         description="callees of unknown zone: strict = only while the window is open in every "
         "Russian zone at once; default = in the campaign's zone (applied at import)",
+    )
+
+    # MTT balance gate (workers' poller): no new calls while the account's money is out
+    balance_poll_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds between getCustomerBalance polls (when DIALER_MTT_RPC_URL and "
+        "DIALER_MTT_CUSTOMER_NAME are set)",
+    )
+    min_balance: Decimal = Field(
+        default=Decimal(0),
+        description="the pacer claims no new calls while the last balance read is at or below "
+        "this (the account's currency)",
+    )
+    balance_max_age: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a balance read may gate dialing; an older one (polls failing) "
+        "no longer stops it",
     )
 
     @field_validator("api_keys", mode="before")
