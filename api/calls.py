@@ -17,7 +17,7 @@ from api.schemas import CallId, CallOut, errors
 from campaigns.balance import balance_low_now
 from campaigns.db import write_transaction
 from campaigns.jobs import enqueue_callbacks
-from campaigns.single_calls import CallSpec, CallView, create_call, get_call
+from campaigns.single_calls import CallSpec, create_call, get_call
 from campaigns.spec import check_callback_url
 
 __all__ = ["router"]
@@ -69,8 +69,7 @@ async def place_call(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/calls/{made.campaign.id}"
-    view = await _view(resources, made.campaign.id)
-    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)
+    return await _call_out(resources, made.campaign.id)
 
 
 @router.get(
@@ -80,13 +79,13 @@ async def place_call(
     summary="The call's state, outcome and attempts",
 )
 async def read_call(call_id: CallId, resources: ResourcesDep) -> CallOut:
-    view = await _view(resources, call_id)
-    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)
+    return await _call_out(resources, call_id)
 
 
-async def _view(resources: ApiResources, call_id: int) -> CallView:
+async def _call_out(resources: ApiResources, call_id: int) -> CallOut:
     """The call as it stands now, its waiting reason with the balance gate."""
     now = datetime.now(UTC)
     low = await balance_low_now(resources.redis, resources.settings, now)
     async with resources.sessions() as session:
-        return await get_call(session, call_id, now=now, balance_low=low)
+        view = await get_call(session, call_id, now=now, balance_low=low)
+    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)

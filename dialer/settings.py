@@ -60,6 +60,25 @@ class Settings(BaseSettings):
         default=None, description="account name for getCustomerBalance"
     )
 
+    # MTT balance gate (workers' poller): no new calls while the account's money is out
+    balance_poll_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds between getCustomerBalance polls (when DIALER_MTT_RPC_URL and "
+        "DIALER_MTT_CUSTOMER_NAME are set)",
+    )
+    min_balance: Decimal = Field(
+        default=Decimal(0),
+        description="the pacer claims no new calls while the last balance read is at or below "
+        "this (the account's currency)",
+    )
+    balance_max_age: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a balance read may gate dialing; an older one (polls failing) "
+        "no longer stops it",
+    )
+
     # webhooks and API
     public_url: str = "http://127.0.0.1:8000"
     webhook_token: SecretStr = SecretStr("")
@@ -126,25 +145,6 @@ class Settings(BaseSettings):
         default=UnknownZone.STRICT,
         description="callees of unknown zone: strict = only while the window is open in every "
         "Russian zone at once; default = in the campaign's zone (applied at import)",
-    )
-
-    # MTT balance gate (workers' poller): no new calls while the account's money is out
-    balance_poll_interval: float = Field(
-        default=60.0,
-        gt=0,
-        description="seconds between getCustomerBalance polls (when DIALER_MTT_RPC_URL and "
-        "DIALER_MTT_CUSTOMER_NAME are set)",
-    )
-    min_balance: Decimal = Field(
-        default=Decimal(0),
-        description="the pacer claims no new calls while the last balance read is at or below "
-        "this (the account's currency)",
-    )
-    balance_max_age: float = Field(
-        default=600.0,
-        gt=0,
-        description="seconds a balance read may gate dialing; an older one (polls failing) "
-        "no longer stops it",
     )
 
     @field_validator("api_keys", mode="before")
