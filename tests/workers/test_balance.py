@@ -11,13 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from arq.connections import ArqRedis
 
 from campaigns.balance import BalanceReading, read_balance
-from tests.dialer.simulator.harness import LOGIN, PASSWORD
+from dialer.shell.redis_server import RedisServer
+from tests.dialer.simulator.harness import LOGIN, PASSWORD, start_rig
 from tests.loopback_http import serving
 from tests.workers.conftest import PacerFactory, WorkerFactory
-from tests.workers.support import NOW, Clock, resources_of
+from tests.workers.support import NOW, Clock, resources_of, settings_for
 from workers.balance import BalancePoller
+from workers.settings import SETTINGS, on_shutdown, on_startup
 
 ACCOUNT = "100001"
 MINUTE = timedelta(minutes=1)
@@ -86,3 +89,33 @@ async def test_the_rpc_password_never_reaches_the_log(
     assert "denied" in caplog.text
     assert PASSWORD not in caplog.text
     assert token not in caplog.text
+
+
+async def stored_soon(redis: ArqRedis) -> None:
+    for _ in range(250):
+        if (await read_balance(redis)).balance is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the poller stored no balance within 5 s")
+
+
+async def test_a_worker_polls_the_balance_only_when_the_account_is_configured(
+    db_url: str, redis_server: RedisServer, arq_redis: ArqRedis
+) -> None:
+    async with start_rig(customer_name=ACCOUNT, start_balance=77) as rig:
+        rpc = {"mtt_rpc_url": f"{rig.url}/rpc"}
+        for extra, tasks in (
+            ({}, ["pacer"]),
+            ({"mtt_customer_name": ACCOUNT}, ["pacer", "balance"]),
+        ):
+            settings = settings_for(rig, db_url, redis_server.url, **(rpc | extra))
+            ctx: dict[str, Any] = {"redis": arq_redis, SETTINGS: settings}
+            await on_startup(ctx)
+            started = resources_of(ctx).tasks
+            assert [task.get_name() for task in started] == tasks
+            if "balance" in tasks:
+                await stored_soon(arq_redis)
+            await on_shutdown(ctx)
+            assert all(task.cancelled() for task in started)
+        assert rig.sim.state.stats.rpc_requests == 1
+    assert (await read_balance(arq_redis)).balance == Decimal("77")
