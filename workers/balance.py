@@ -53,10 +53,16 @@ class BalancePoller:
             found = await self.rpc.get_balance(self.customer_name)
         except MttRpcError as error:
             last = await read_balance(self.redis)
+            age = (
+                "never read"
+                if last.read_at is None
+                else f"{(now - last.read_at).total_seconds():.0f} s old"
+            )
             log.warning(
-                "getCustomerBalance failed, keeping the balance read at %s (%s): %s",
+                "getCustomerBalance failed, keeping the balance read at %s (%s, %s): %s",
                 last.read_at.isoformat() if last.read_at else "never",
                 last.balance,
+                age,
                 error,
             )
             await note_failure(self.redis, now)

@@ -109,6 +109,8 @@ class Pacer:
     _next_send: float = 0.0
     """Monotonic time of the first send slot after the jobs this pacer has deferred."""
     _gate: BalanceGate | None = field(init=False, default=None)
+    _gated: bool = False
+    """Whether the last tick found the balance gate closed (logged when that changes)."""
 
     def __post_init__(self) -> None:
         self._gate = BalanceGate.from_settings(self.resources.settings)
@@ -156,7 +158,21 @@ class Pacer:
     async def _balance_low(self, now: datetime) -> bool:
         """Whether MTT's money is out, by the poller's last figure (never without a poller)."""
         gate = self._gate
-        return gate is not None and gate.closed(await read_balance(self.resources.redis), now)
+        if gate is None:
+            return False
+        reading = await read_balance(self.resources.redis)
+        closed = gate.closed(reading, now)
+        if closed != self._gated:
+            if closed:
+                log.warning(
+                    "MTT balance %s is at or below %s: no new calls",
+                    reading.balance,
+                    gate.threshold,
+                )
+            else:
+                log.info("MTT balance %s: dialing resumes", reading.balance)
+            self._gated = closed
+        return closed
 
     async def _choose(self, now: datetime) -> tuple[list[Due], dict[int, int]]:
         res = self.resources

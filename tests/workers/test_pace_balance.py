@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ async def reasons(client: httpx.AsyncClient, campaign_id: int) -> list[Any]:
 
 
 async def test_no_call_is_claimed_while_the_money_is_out_and_calls_go_once_it_is_back(
-    sessions: Sessions, worker: WorkerFactory, data_dir: Path
+    sessions: Sessions, worker: WorkerFactory, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock(datetime.now(UTC))  # the API decides waiting reasons at the real time
     cid = await insert_campaign(sessions)
@@ -63,8 +64,11 @@ async def test_no_call_is_claimed_while_the_money_is_out_and_calls_go_once_it_is
         pacer = Pacer(res)
         async with api(res.settings, data_dir) as client:
             await poller.poll(clock.now)
-            assert await pacer.tick(clock.now) == []
+            with caplog.at_level(logging.INFO, logger="workers.pace"):
+                assert await pacer.tick(clock.now) == []
+                assert await pacer.tick(clock.now) == []
             assert await attempts(sessions) == []
+            assert caplog.messages == ["MTT balance 0.0 is at or below 0: no new calls"]
             assert await reasons(client, cid) == ["balance_low"] * 3
             summary = (await client.get(f"/v1/campaigns/{cid}/waiting")).json()["items"]
             assert [(g["reason"], g["contacts"]) for g in summary] == [("balance_low", 3)]
