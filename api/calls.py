@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from api.auth import require_api_key
-from api.resources import ResourcesDep
+from api.resources import ApiResources, ResourcesDep
 from api.schemas import CallId, CallOut, errors
+from campaigns.balance import balance_low_now
 from campaigns.db import write_transaction
 from campaigns.jobs import enqueue_callbacks
 from campaigns.single_calls import CallSpec, create_call, get_call
@@ -69,9 +70,7 @@ async def place_call(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/calls/{made.campaign.id}"
-    async with resources.sessions() as session:
-        view = await get_call(session, made.campaign.id, now=datetime.now(UTC))
-    return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)
+    return await _call_out(resources, made.campaign.id)
 
 
 @router.get(
@@ -81,6 +80,13 @@ async def place_call(
     summary="The call's state, outcome and attempts",
 )
 async def read_call(call_id: CallId, resources: ResourcesDep) -> CallOut:
+    return await _call_out(resources, call_id)
+
+
+async def _call_out(resources: ApiResources, call_id: int) -> CallOut:
+    """The call as it stands now, its waiting reason with the balance gate."""
+    now = datetime.now(UTC)
+    low = await balance_low_now(resources.redis, resources.settings, now)
     async with resources.sessions() as session:
-        view = await get_call(session, call_id, now=datetime.now(UTC))
+        view = await get_call(session, call_id, now=now, balance_low=low)
     return CallOut.of(view.campaign, view.contact, view.attempts, view.waiting)

@@ -34,6 +34,7 @@ from api.schemas import (
 )
 from api.uploads import UPLOAD_BODY, ContactsFile, read_contacts
 from campaigns import contacts, copies, exporter, importer, launch, store
+from campaigns.balance import balance_low_now
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.filereader import Limits
@@ -322,8 +323,10 @@ async def list_contacts(
     cursor: ContactCursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
+    now = _now()
+    low = await balance_low_now(resources.redis, resources.settings, now)
     async with resources.sessions() as session:
-        reasons = WaitingReasons(await _campaign(session, campaign_id), _now())
+        reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
         page = await contacts.list_contacts(
             session,
             campaign_id,
@@ -344,8 +347,11 @@ async def list_contacts(
     summary="Waiting contacts counted by why they are not being called, and until when",
 )
 async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> WaitingOut:
+    now = _now()
+    low = await balance_low_now(resources.redis, resources.settings, now)
     async with resources.sessions() as session:
-        groups = await waiting_summary(session, await _campaign(session, campaign_id), _now())
+        campaign = await _campaign(session, campaign_id)
+        groups = await waiting_summary(session, campaign, now, balance_low=low)
     return WaitingOut.model_validate({"items": groups})
 
 
@@ -358,8 +364,10 @@ async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> 
 async def read_contact(
     campaign_id: CampaignId, contact_id: ContactId, resources: ResourcesDep
 ) -> ContactHistoryOut:
+    now = _now()
+    low = await balance_low_now(resources.redis, resources.settings, now)
     async with resources.sessions() as session:
-        reasons = WaitingReasons(await _campaign(session, campaign_id), _now())
+        reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
         history = await contacts.contact_history(session, campaign_id, contact_id)
     return ContactHistoryOut.of_history(history, reasons.of_contact(history.contact))
 
@@ -386,8 +394,22 @@ async def export_campaign(
 ) -> StreamingResponse:
     async with resources.sessions() as session:
         await _campaign(session, campaign_id)
-    export = exporter.export_contacts if level == "contacts" else exporter.export_attempts
-    chunks = export(resources.sessions, campaign_id, fmt=fmt, delimiter=delimiter, lang=lang)
+    if level == "contacts":
+        now = _now()
+        low = await balance_low_now(resources.redis, resources.settings, now)
+        chunks = exporter.export_contacts(
+            resources.sessions,
+            campaign_id,
+            fmt=fmt,
+            delimiter=delimiter,
+            lang=lang,
+            now=now,
+            balance_low=low,
+        )
+    else:
+        chunks = exporter.export_attempts(
+            resources.sessions, campaign_id, fmt=fmt, delimiter=delimiter, lang=lang
+        )
     first = await anext(chunks)  # errors surface here, before the answer starts
 
     async def body() -> AsyncIterator[bytes]:

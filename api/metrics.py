@@ -11,7 +11,9 @@ figures are read from there at scrape time and one api process shows the whole s
   incrementally: only events new since the last scrape are read), `dialer_webhook_conflicts_total`
   (events stored but not applied: they contradict the attempt their `id` names);
 - Redis: `dialer_queue_jobs{state}` (arq queue: ready, deferred), `dialer_concurrent_calls`
-  (live leases), `dialer_cps_backlog_seconds` (how long a call taking a CPS slot now would wait);
+  (live leases), `dialer_cps_backlog_seconds` (how long a call taking a CPS slot now would wait),
+  `dialer_mtt_balance` and `dialer_mtt_balance_read_timestamp_seconds` (the workers' last
+  getCustomerBalance figure and when it was read; only with the balance poller configured);
 - this process only: `dialer_inbox_batches_total`, `dialer_inbox_deliveries_total`,
   `dialer_dependency_up{dependency}` (whether this scrape could read it).
 
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.resources import ApiResources
 from campaigns import telemetry
+from campaigns.balance import BalanceGate, BalanceReading, read_balance
 from campaigns.telemetry import Counts
 from dialer.telecom.limiters import ConcurrencyLimiter, cps_backlog
 
@@ -57,6 +60,7 @@ class _Reading:
     queue: dict[str, int] = field(default_factory=dict)
     concurrent: int | None = None
     backlog: float | None = None
+    balance: BalanceReading | None = None
     up: dict[str, bool] = field(default_factory=dict)
 
 
@@ -145,6 +149,7 @@ class ServiceMetrics:
             yield _single(
                 "dialer_cps_backlog_seconds", "CPS limiter wait for a call now", r.backlog
             )
+        yield from _balance(r.balance)
         batches, deliveries = self._inbox
         yield _total("dialer_inbox_batches", "inbox transactions (this process)", batches)
         yield _total("dialer_inbox_deliveries", "webhooks stored (this process)", deliveries)
@@ -169,6 +174,19 @@ async def _read_redis(resources: ApiResources, r: _Reading) -> None:
     scope = ConcurrencyLimiter.global_scope(0).key
     r.concurrent = await redis.zcount(scope, f"({now_ms}", "+inf")
     r.backlog = await cps_backlog(redis)
+    if BalanceGate.from_settings(resources.settings) is not None:
+        r.balance = await read_balance(redis)
+
+
+def _balance(reading: BalanceReading | None) -> Iterator[Metric]:
+    if reading is None or reading.balance is None or reading.read_at is None:
+        return
+    yield _single("dialer_mtt_balance", "MTT account balance, last read", float(reading.balance))
+    yield _single(
+        "dialer_mtt_balance_read_timestamp_seconds",
+        "when the MTT balance was last read (Unix time)",
+        reading.read_at.timestamp(),
+    )
 
 
 def _quantiles(values: list[float]) -> list[tuple[float, float]]:

@@ -99,14 +99,16 @@ async def export_contacts(
     lang: str = "en",
     sheet_rows: int = XLSX_MAX_ROWS,
     now: datetime | None = None,
+    balance_low: bool = False,
 ) -> AsyncIterator[bytes]:
     """One row per contact: CONTACT_COLUMNS, then the template variables. The waiting reasons
-    are those at `now` (the current time when None)."""
+    are those at `now` (the current time when None), with the balance gate as `balance_low`
+    says (campaigns.balance)."""
     async with sessions() as session:
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    reasons = WaitingReasons(campaign, now or datetime.now(UTC))
+    reasons = WaitingReasons(campaign, now or datetime.now(UTC), balance_low=balance_low)
     calls = (
         select(Attempt.contact_id, func.aggregate_strings(Attempt.call_id, " ").label("ids"))
         .where(Attempt.campaign_id == campaign_id, Attempt.call_id.is_not(None))

@@ -50,6 +50,9 @@ class IdleCode(StrEnum):
     """Every waiting contact waits for its redial time; `until` is the earliest."""
     WINDOW_CLOSED = "window_closed"
     """The due contacts' calling window is shut; `until` is its first opening, in `zone`."""
+    BALANCE_LOW = "balance_low"
+    """Contacts are due in an open window, but MTT's balance is at or below the service's
+    minimum (campaigns.balance): no new calls until a poll finds money."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,11 @@ class Backlog:
     """The earliest redial time still ahead."""
 
 
-def why_idle(campaign: Campaign, backlog: Backlog, now: datetime) -> Idle | None:
-    """What keeps the campaign from dialing at `now`; None when nothing does."""
+def why_idle(
+    campaign: Campaign, backlog: Backlog, now: datetime, *, balance_low: bool = False
+) -> Idle | None:
+    """What keeps the campaign from dialing at `now`; None when nothing does. `balance_low`:
+    the balance gate is closed (campaigns.balance)."""
     status = CampaignStatus(campaign.status)
     if status is S.DRAFT:
         return Idle(IdleCode.NOT_STARTED)
@@ -95,7 +101,8 @@ def why_idle(campaign: Campaign, backlog: Backlog, now: datetime) -> Idle | None
         if backlog.next_redial is None:
             return None  # nothing waits: the sweeper completes it
         return Idle(IdleCode.NO_CONTACTS_DUE, until=backlog.next_redial)
-    return _window(campaign, backlog, now)
+    shut = _window(campaign, backlog, now)
+    return Idle(IdleCode.BALANCE_LOW) if shut is None and balance_low else shut
 
 
 def _paused(reason: str | None) -> Idle:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -55,9 +55,11 @@ async def live_view(
     now: datetime,
     span: timedelta,
     known: Sequence[insights.Point] = (),
+    balance_low: bool = False,
 ) -> LiveView:
     """Count everything the page shows, now; the settled buckets of `known`, an earlier
-    timeline of the same span, are reused (`insights.timeline`)."""
+    timeline of the same span, are reused (`insights.timeline`). `balance_low`: the balance
+    gate is closed (campaigns.balance)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
@@ -69,7 +71,7 @@ async def live_view(
         at=now,
         figures=figures,
         timeline=await insights.timeline(session, campaign_id, now=now, span=span, known=known),
-        idle=idle.why_idle(campaign, backlog, now),
+        idle=idle.why_idle(campaign, backlog, now, balance_low=balance_low),
     )
 
 
@@ -85,10 +87,13 @@ class LivePages:
         span: timedelta = timedelta(hours=3),
         capacity: int = 256,
         timer: Callable[[], float] = time.perf_counter,
+        balance_low: Callable[[datetime], Awaitable[bool]] | None = None,
     ) -> None:
-        """`timer` measures how long counts take (seconds, any origin)."""
+        """`timer` measures how long counts take (seconds, any origin); `balance_low` tells
+        whether the balance gate is closed at an instant (none: never)."""
         self._sessions = sessions
         self._timer = timer
+        self._balance_low = balance_low
         self._max_age = timedelta(seconds=max_age)
         self._span = span
         self._capacity = capacity
@@ -116,8 +121,11 @@ class LivePages:
         started = self._timer()
         held = self._views.get(campaign_id)
         known = () if held is None else held.timeline
+        low = self._balance_low is not None and await self._balance_low(now)
         async with self._sessions() as session:
-            view = await live_view(session, campaign_id, now=now, span=self._span, known=known)
+            view = await live_view(
+                session, campaign_id, now=now, span=self._span, known=known, balance_low=low
+            )
         return replace(view, took=self._timer() - started)
 
     async def _recount(self, campaign_id: int, now: datetime) -> None:

@@ -149,10 +149,13 @@ async def create_call(
     return CallCreated(campaign, contact, created=True, callbacks=recorded)
 
 
-async def get_call(session: AsyncSession, call_id: int, *, now: datetime) -> CallView:
+async def get_call(
+    session: AsyncSession, call_id: int, *, now: datetime, balance_low: bool = False
+) -> CallView:
     contact = await call_contact(session, call_id)
     campaign = await store.get(session, call_id)
     found = await session.scalars(
         select(Attempt).where(Attempt.contact_id == contact.id).order_by(Attempt.id)
     )
-    return CallView(campaign, contact, list(found.all()), waiting_reason(contact, campaign, now))
+    waiting = waiting_reason(contact, campaign, now, balance_low=balance_low)
+    return CallView(campaign, contact, list(found.all()), waiting)

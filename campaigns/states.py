@@ -95,3 +95,5 @@ class WaitingReason(StrEnum):
     WINDOW_CLOSED = "window_closed"
     CONCURRENCY = "concurrency"
     """Due and inside its window: waiting for a free line (concurrency, CPS, fair share)."""
+    BALANCE_LOW = "balance_low"
+    """Due and inside its window, but MTT's balance is at or below DIALER_MIN_BALANCE."""

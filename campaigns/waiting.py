@@ -14,7 +14,8 @@ Only a contact that is `pending` or `scheduled` waits. Its reason is decided in 
    computed (campaigns.windows, the pacer's own rule) and is `campaign_scheduled` while the
    campaign waits for its `start_at`, `window_closed` when it lies ahead, `campaign_ended` when
    the window never opens before the end; with the window open, the contact waits for a free
-   line (`concurrency`), which the pacer hands out within a tick or as calls end.
+   line (`concurrency`), which the pacer hands out within a tick or as calls end, unless MTT's
+   balance is out (`balance_low`, campaigns.balance): the pacer then claims nothing.
 
 Nothing of rule 3 is stored: it changes with the clock, and storing it would mean writing every
 waiting contact each time a window opens or closes. It is cheap on read instead: for one
@@ -62,9 +63,11 @@ NOT_WAITING = Waiting(None, None)
 class WaitingReasons:
     """The reasons of one campaign's contacts at one instant `now`."""
 
-    def __init__(self, campaign: Campaign, now: datetime) -> None:
+    def __init__(self, campaign: Campaign, now: datetime, *, balance_low: bool = False) -> None:
+        """`balance_low`: the balance gate is closed at `now` (campaigns.balance)."""
         self._campaign = campaign
         self._now = now
+        self._balance_low = balance_low
         self._now_iso = now.astimezone(UTC).strftime(_ISO)
         self._whole = _campaign_wide(campaign, now)
         self._whole_texts = None if self._whole is None else _text(self._whole)
@@ -121,7 +124,10 @@ class WaitingReasons:
     def _by_zone(self, zone: str) -> Waiting:
         found = self._zones.get(zone)
         if found is None:
-            found = self._zones[zone] = _by_window(self._campaign, zone, self._now)
+            found = _by_window(self._campaign, zone, self._now)
+            if found.reason is R.CONCURRENCY and self._balance_low:
+                found = Waiting(R.BALANCE_LOW, None)
+            self._zones[zone] = found
         return found
 
     def _decided(self, status: str, ahead: bool, timezone: str) -> Waiting | None:
@@ -133,9 +139,11 @@ class WaitingReasons:
         return None if ahead else self._by_zone(timezone)
 
 
-def waiting_reason(contact: Contact, campaign: Campaign, now: datetime) -> Waiting:
+def waiting_reason(
+    contact: Contact, campaign: Campaign, now: datetime, *, balance_low: bool = False
+) -> Waiting:
     """Why `contact` of `campaign` is not being called at `now`, and when it will be."""
-    return WaitingReasons(campaign, now).of_contact(contact)
+    return WaitingReasons(campaign, now, balance_low=balance_low).of_contact(contact)
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ class WaitingGroup:
 
 
 async def waiting_summary(
-    session: AsyncSession, campaign: Campaign, now: datetime
+    session: AsyncSession, campaign: Campaign, now: datetime, *, balance_low: bool = False
 ) -> list[WaitingGroup]:
     """The campaign's waiting contacts counted by reason, most first: one grouped read (by
     status, zone, stored reason and whether the stored time is ahead), each group's reason
@@ -165,7 +173,7 @@ async def waiting_summary(
         .where(Contact.campaign_id == campaign.id, Contact.status.in_(WAITING))
         .group_by(Contact.status, Contact.timezone, Contact.waiting_reason, ahead)
     )
-    reasons = WaitingReasons(campaign, now)
+    reasons = WaitingReasons(campaign, now, balance_low=balance_low)
     counts: dict[WaitingReason, tuple[int, datetime | None]] = {}
     for status, zone, stored, later, count, earliest in rows.all():
         reason, at = reasons.of(status, earliest if later else None, stored, zone)

@@ -6,6 +6,7 @@ into constructors; nothing below the composition root reads the environment itse
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -58,6 +59,25 @@ class Settings(BaseSettings):
     )
     mtt_customer_name: str | None = Field(
         default=None, description="account name for getCustomerBalance"
+    )
+
+    # MTT balance gate (workers' poller): no new calls while the account's money is out
+    balance_poll_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds between getCustomerBalance polls (when DIALER_MTT_RPC_URL and "
+        "DIALER_MTT_CUSTOMER_NAME are set)",
+    )
+    min_balance: Decimal = Field(
+        default=Decimal(0),
+        description="the pacer claims no new calls while the last balance read is at or below "
+        "this (the account's currency)",
+    )
+    balance_max_age: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a balance read may gate dialing; an older one (polls failing) "
+        "no longer stops it",
     )
 
     # webhooks and API

@@ -8,6 +8,8 @@ the concurrency leases keep them from dialing a contact twice or exceeding a lim
 A tick claims no more than the free concurrency (global and per campaign) allows, shares that
 between campaigns by priority, and keeps the backlog of unsent claims within what the CPS
 limit sends in `BACKLOG_SECONDS`, so claims never wait long for their turn to be sent.
+While MTT's balance is at or below DIALER_MIN_BALANCE (campaigns.balance) a tick claims
+nothing: one Redis read per tick, and the calls in flight finish.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import pace as pace_db
 from campaigns import store
+from campaigns.balance import BalanceGate, read_balance
 from campaigns.db import write_transaction
 from campaigns.fairshare import Demand, FairShare
 from campaigns.jobs import DIAL, dial_job_id
@@ -105,6 +108,12 @@ class Pacer:
     _zones: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
     _next_send: float = 0.0
     """Monotonic time of the first send slot after the jobs this pacer has deferred."""
+    _gate: BalanceGate | None = field(init=False, default=None)
+    _gated: bool = False
+    """Whether the last tick found the balance gate closed (logged when that changes)."""
+
+    def __post_init__(self) -> None:
+        self._gate = BalanceGate.from_settings(self.resources.settings)
 
     async def run(self) -> None:
         """The loop: one tick per pace_interval while leading; errors are logged, never fatal."""
@@ -139,10 +148,31 @@ class Pacer:
         if starting:
             async with write_transaction(res.sessions) as session:
                 await store.activate_due(session, now=now)
+        if await self._balance_low(now):
+            return []
         chosen, limits = await self._choose(now)
         if not chosen:
             return []
         return await self._claim(chosen, limits, now)
+
+    async def _balance_low(self, now: datetime) -> bool:
+        """Whether MTT's money is out, by the poller's last figure (never without a poller)."""
+        gate = self._gate
+        if gate is None:
+            return False
+        reading = await read_balance(self.resources.redis)
+        closed = gate.closed(reading, now)
+        if closed != self._gated:
+            if closed:
+                log.warning(
+                    "MTT balance %s is at or below %s: no new calls",
+                    reading.balance,
+                    gate.threshold,
+                )
+            else:
+                log.info("MTT balance %s: dialing resumes", reading.balance)
+            self._gated = closed
+        return closed
 
     async def _choose(self, now: datetime) -> tuple[list[Due], dict[int, int]]:
         res = self.resources

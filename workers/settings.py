@@ -1,7 +1,8 @@
 """arq's worker settings: the jobs, the sweep crons, and the process's resources.
 
 `on_startup` builds the resources once per worker (database engine, HTTP client, sb-api and
-MTT JSON-RPC clients, limiters, the base redial policy) and starts the pacer loop;
+MTT JSON-RPC clients, limiters, the base redial policy) and starts the pacer loop and, when
+MTT's account API is configured, the balance poller;
 `on_shutdown` stops the loop and closes them. The `Settings` come in through arq's ctx
 (`worker_settings` puts them there); nothing here reads the environment.
 """
@@ -19,6 +20,7 @@ from arq.connections import RedisSettings
 from campaigns.jobs import DELIVER_CALLBACK, DIAL
 from dialer.settings import Settings
 from dialer.telecom.sbapi import SEND_ATTEMPTS
+from workers.balance import BalancePoller
 from workers.callbacks import ARQ_MAX_TRIES, deliver_callback, sweep_callbacks
 from workers.dial import dial
 from workers.pace import Pacer
@@ -54,6 +56,14 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     resources = await open_resources(settings, ctx["redis"])
     ctx[RESOURCES] = resources
     resources.tasks.append(asyncio.create_task(Pacer(resources).run(), name="pacer"))
+    if resources.rpc is not None and settings.mtt_customer_name:
+        poller = BalancePoller(
+            resources.redis,
+            resources.rpc,
+            settings.mtt_customer_name,
+            settings.balance_poll_interval,
+        )
+        resources.tasks.append(asyncio.create_task(poller.run(resources.clock), name="balance"))
     log.info(
         "worker started: %r, cps %s, max concurrent %d",
         resources.sbapi,

@@ -25,6 +25,7 @@ from api.console.upload_store import RejectedRows
 from api.console.web import page, translator
 from api.resources import ApiResources, ResourcesDep
 from campaigns import copies, exporter, insights, launch
+from campaigns.balance import balance_low_now
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
@@ -69,7 +70,13 @@ def live_pages(request: Request, resources: ApiResources) -> LivePages:
     pages = getattr(request.app.state, "console_live", None)
     if pages is None:
         max_age = resources.settings.live_figures_max_age
-        pages = request.app.state.console_live = LivePages(resources.sessions, max_age=max_age)
+
+        async def balance_low(now: datetime) -> bool:
+            return await balance_low_now(resources.redis, resources.settings, now)
+
+        pages = request.app.state.console_live = LivePages(
+            resources.sessions, max_age=max_age, balance_low=balance_low
+        )
     return pages
 
 
@@ -217,9 +224,23 @@ async def export(
     """The results file of the download buttons: the bytes `GET /v1/campaigns/{id}/export`
     sends for the same format, level and language (the page's, unless given)."""
     await _campaign(resources, campaign_id)
-    run = exporter.export_contacts if level == "contacts" else exporter.export_attempts
     language = lang or translator(request).lang
-    chunks = run(resources.sessions, campaign_id, fmt=fmt, delimiter=";", lang=language)
+    if level == "contacts":
+        now = datetime.now(UTC)
+        low = await balance_low_now(resources.redis, resources.settings, now)
+        chunks = exporter.export_contacts(
+            resources.sessions,
+            campaign_id,
+            fmt=fmt,
+            delimiter=";",
+            lang=language,
+            now=now,
+            balance_low=low,
+        )
+    else:
+        chunks = exporter.export_attempts(
+            resources.sessions, campaign_id, fmt=fmt, delimiter=";", lang=language
+        )
     first = await anext(chunks)
 
     async def body() -> Any:

@@ -106,6 +106,37 @@ def test_why_idle(
     assert idle.why_idle(make_campaign(**campaign), backlog, now) == expected
 
 
+@pytest.mark.parametrize(
+    ("campaign", "backlog", "now", "expected"),
+    [
+        ({}, DUE, T0, Idle(IdleCode.BALANCE_LOW)),
+        ({}, Backlog(contacts=10, dialing=2), T0, None),
+        ({"status": "paused"}, DUE, T0, Idle(IdleCode.PAUSED_BY_USER)),
+        (
+            {"window": OFFICE},
+            DUE,
+            EVENING,
+            Idle(
+                IdleCode.WINDOW_CLOSED,
+                until=datetime(2026, 11, 26, 6, 0, tzinfo=UTC),
+                zone="Europe/Moscow",
+            ),
+        ),
+        (
+            {},
+            Backlog(contacts=10, dialing=0, next_redial=T0 + HOUR),
+            T0,
+            Idle(IdleCode.NO_CONTACTS_DUE, until=T0 + HOUR),
+        ),
+    ],
+    ids=["due in an open window", "calls in flight", "paused", "window shut", "redials ahead"],
+)
+def test_a_closed_balance_gate_idles_a_campaign_that_would_dial(
+    campaign: dict[str, Any], backlog: Backlog, now: datetime, expected: Idle | None
+) -> None:
+    assert idle.why_idle(make_campaign(**campaign), backlog, now, balance_low=True) == expected
+
+
 @pytest.mark.any_db
 async def test_backlog_reads_due_zones_and_the_next_redial(
     sessions: async_sessionmaker[AsyncSession],

@@ -172,3 +172,51 @@ async def test_the_summary_counts_contacts_by_reason_with_the_earliest_time(
         WaitingGroup(R.WINDOW_CLOSED, 2, datetime(2026, 11, 25, 5, 0, tzinfo=UTC)),
         WaitingGroup(R.CONCURRENCY, 1, None),  # 10:00 in Vladivostok
     ]
+
+
+BALANCE_CASES: list[tuple[str, dict[str, Any], dict[str, Any], datetime, Waiting]] = [
+    ("inside the window: the money", LAW, {}, WED_1200_MSK, Waiting(R.BALANCE_LOW, None)),
+    (
+        "the window still decides when it is shut",
+        LAW,
+        {},
+        WED_0300_MSK,
+        Waiting(R.WINDOW_CLOSED, datetime(2026, 11, 25, 5, 0, tzinfo=UTC)),
+    ),
+    (
+        "a redial ahead keeps its time",
+        LAW,
+        {"status": "scheduled", "next_attempt_at": LATER, "waiting_reason": "redial_delay"},
+        WED_1200_MSK,
+        Waiting(R.REDIAL_DELAY, LATER),
+    ),
+    (
+        "paused stays paused",
+        {"status": "paused"},
+        {},
+        WED_1200_MSK,
+        Waiting(R.CAMPAIGN_PAUSED, None),
+    ),
+    ("being dialed", LAW, {"status": "dialing"}, WED_1200_MSK, Waiting(None, None)),
+]
+
+
+@pytest.mark.parametrize(
+    ("campaign", "contact", "now", "expected"),
+    [case[1:] for case in BALANCE_CASES],
+    ids=[case[0] for case in BALANCE_CASES],
+)
+def test_a_closed_balance_gate_is_the_reason_of_contacts_due_in_an_open_window(
+    campaign: dict[str, Any], contact: dict[str, Any], now: datetime, expected: Waiting
+) -> None:
+    row = make_contact(**({"status": "pending"} | contact))
+    reasons = WaitingReasons(make_campaign(**campaign), now, balance_low=True)
+    assert reasons.of_contact(row) == expected
+    at = row.next_attempt_at
+    texts = reasons.columns(
+        [row.status],
+        [None if at is None else at.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        [row.waiting_reason],
+        [row.timezone],
+    )
+    assert texts[0] == [None if expected.reason is None else expected.reason.value]
