@@ -232,7 +232,7 @@ async def network_spikes(
     running = select(Campaign.id, Campaign.updated_at).where(
         Campaign.status == CampaignStatus.RUNNING
     )
-    since: dict[int, datetime] = dict(await session.execute(running))
+    since: dict[int, datetime] = dict((await session.execute(running)).all())
     if not since:
         return []
     rows = await session.execute(
