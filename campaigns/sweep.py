@@ -229,30 +229,25 @@ async def network_spikes(
     """Running campaigns whose recently finished calls are mostly network failures
     (campaigns.spikes). A read: one range of ix_attempt_campaign_finished per running campaign.
     `updated_at` is when a running campaign last started: it can be edited only while paused."""
-    running = select(Campaign.id, Campaign.updated_at).where(
-        Campaign.status == CampaignStatus.RUNNING
-    )
-    since: dict[int, datetime] = dict((await session.execute(running)).all())
-    if not since:
-        return []
     rows = await session.execute(
-        select(Attempt.campaign_id, Attempt.finished_at, Attempt.cause).where(
-            Attempt.campaign_id.in_(list(since)),
+        select(Attempt.campaign_id, Campaign.updated_at, Attempt.finished_at, Attempt.cause)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .where(
+            Campaign.status == CampaignStatus.RUNNING,
             Attempt.finished_at >= now - rule.window,
+            Attempt.finished_at >= Campaign.updated_at,
             Attempt.finished_at <= now,
         )
     )
-    finished: defaultdict[int, list[Finished]] = defaultdict(list)
-    for campaign_id, at, cause in rows:
+    finished: defaultdict[tuple[int, datetime], list[Finished]] = defaultdict(list)
+    for campaign_id, since, at, cause in rows:
         if at is not None:
-            finished[campaign_id].append(Finished(at, cause))
+            finished[campaign_id, since].append(Finished(at, cause))
     found = []
-    for campaign_id, calls in sorted(finished.items()):
-        spike = network_spike(
-            calls, categories=categories, rule=rule, running_since=since[campaign_id], now=now
-        )
+    for (campaign_id, since), calls in sorted(finished.items()):
+        spike = network_spike(calls, categories=categories, rule=rule, running_since=since, now=now)
         if spike is not None:
-            found.append(Spiked(campaign_id, since[campaign_id], spike))
+            found.append(Spiked(campaign_id, since, spike))
     return found
 
 
