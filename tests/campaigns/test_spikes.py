@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from campaigns.spikes import Finished, Spike, SpikeRule, network_spike, summary_of
+from dialer.settings import Settings
 from dialer.telecom.causes import DEFAULT_CATEGORIES, Category
 from tests.factories import T0
 
@@ -151,6 +153,26 @@ def test_the_rule_is_the_settings(rule: SpikeRule, network: int, others: int, sp
         finished, categories=DEFAULT_CATEGORIES, rule=rule, running_since=STARTED, now=NOW
     )
     assert (found is not None) is spike
+
+
+def test_the_rule_comes_from_the_settings() -> None:
+    assert SpikeRule.of(Settings()) == RULE
+    custom = Settings(network_spike_window=60, network_spike_min_calls=5, network_spike_share=0.8)
+    assert SpikeRule.of(custom) == SpikeRule(timedelta(seconds=60), min_calls=5, share=0.8)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"network_spike_window": 0},
+        {"network_spike_min_calls": 0},
+        {"network_spike_share": 0},
+        {"network_spike_share": 1.01},
+    ],
+)
+def test_a_rule_that_cannot_work_is_refused(field: dict[str, float]) -> None:
+    with pytest.raises(ValidationError, match=next(iter(field))):
+        Settings(**field)
 
 
 def test_the_reason_names_counts_and_causes_and_reads_back() -> None:

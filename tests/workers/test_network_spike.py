@@ -4,6 +4,7 @@ reaches the threshold, and then no call is placed."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +39,7 @@ async def round_of_calls(ctx: dict[str, Any], rig: Rig, clock: Clock) -> dict[st
 
 
 async def test_a_route_failing_every_call_pauses_the_campaign_and_stops_dialing(
-    sessions: Sessions, worker: WorkerFactory
+    sessions: Sessions, worker: WorkerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock(datetime.now(UTC))  # the simulator's history is dated in real time
     campaign_id = await insert_campaign(sessions, max_concurrent=4, updated_at=clock.now)
@@ -48,6 +49,7 @@ async def test_a_route_failing_every_call_pauses_the_campaign_and_stops_dialing(
         assert (first["claimed"], first["reconciled"], first["network_paused"]) == (4, 4, 0)
         assert (await campaign(sessions, campaign_id)).status == "running"
 
+        caplog.set_level(logging.WARNING, logger="workers.sweep")
         second = await round_of_calls(ctx, rig, clock)
         assert (second["claimed"], second["reconciled"], second["network_paused"]) == (4, 4, 1)
         paused = await campaign(sessions, campaign_id)
@@ -56,6 +58,9 @@ async def test_a_route_failing_every_call_pauses_the_campaign_and_stops_dialing(
             "network failures: 8 of the last 8 calls (38 ×8); check MTT's route, then resume",
             1,
         )
+        (warning,) = [r for r in caplog.records if "network spike" in r.getMessage()]
+        assert warning.levelno == logging.WARNING
+        assert f"campaign {campaign_id} paused" in warning.getMessage()
 
         clock.advance(3600)  # every contact's network redial is due
         assert await Pacer(resources_of(ctx)).tick(clock.now) == []
