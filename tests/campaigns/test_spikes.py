@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -170,7 +171,7 @@ def test_the_rule_comes_from_the_settings() -> None:
         {"network_spike_share": 1.01},
     ],
 )
-def test_a_rule_that_cannot_work_is_refused(field: dict[str, float]) -> None:
+def test_a_rule_that_cannot_work_is_refused(field: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match=next(iter(field))):
         Settings(**field)
 
