@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -98,6 +99,14 @@ async def test_too_few_recent_calls_leave_it_running(
     assert await sweep_spikes(sessions) == []
     row = await campaign_row(sessions, campaign_id)
     assert (row.status, row.status_reason, row.network_pauses) == ("running", None, 0)
+
+
+async def test_two_sweepers_at_once_pause_it_once(sessions: Sessions) -> None:
+    campaign_id = await insert_campaign(sessions)
+    await finished_calls(sessions, campaign_id, 20)
+    first, second = await asyncio.gather(sweep_spikes(sessions), sweep_spikes(sessions))
+    assert sorted(first + second) == [campaign_id]
+    assert (await campaign_row(sessions, campaign_id)).network_pauses == 1
 
 
 async def test_two_sweepers_that_saw_the_spike_pause_it_once(sessions: Sessions) -> None:
