@@ -9,7 +9,9 @@ figures are read from there at scrape time and one api process shows the whole s
   `dialer_callbacks{status}`, `dialer_sbapi_latency_seconds{quantile}` (request to answer, calls
   claimed in the last LATENCY_WINDOW), `dialer_events_received_total{kind}` (counted
   incrementally: only events new since the last scrape are read), `dialer_webhook_conflicts_total`
-  (events stored but not applied: they contradict the attempt their `id` names);
+  (events stored but not applied: they contradict the attempt their `id` names),
+  `dialer_network_spike_pauses_total` (campaigns the service paused for a spike of network
+  failures);
 - Redis: `dialer_queue_jobs{state}` (arq queue: ready, deferred), `dialer_concurrent_calls`
   (live leases), `dialer_cps_backlog_seconds` (how long a call taking a CPS slot now would wait),
   `dialer_mtt_balance` and `dialer_mtt_balance_read_timestamp_seconds` (the workers' last
@@ -133,6 +135,11 @@ class ServiceMetrics:
             "dialer_webhook_conflicts",
             "webhook events not applied: their CallID or number contradicts the attempt named",
             db.conflicts,
+        )
+        yield _total(
+            "dialer_network_spike_pauses",
+            "campaigns paused by the service: most recent calls failed in MTT's network",
+            db.network_pauses,
         )
         latency = GaugeMetricFamily(
             "dialer_sbapi_latency_seconds",

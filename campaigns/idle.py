@@ -19,6 +19,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.policy import window_of
+from campaigns.spikes import REASON_PREFIX as NETWORK_SPIKE_PREFIX
+from campaigns.spikes import summary_of
 from campaigns.states import CampaignStatus, ContactStatus
 from campaigns.stats import CampaignStats
 from campaigns.tables import Campaign, Contact
@@ -39,6 +41,9 @@ class IdleCode(StrEnum):
     PAUSED_BY_USER = "paused_by_user"
     ACCOUNT_REFUSED = "account_refused"
     """The service paused it: MTT refused the account; `detail` is MTT's words."""
+    NETWORK_SPIKE = "network_spike"
+    """The service paused it: most recent calls failed in MTT's network (campaigns.spikes);
+    `detail` is the counts and causes ("14/20: 38 ×9, 41 ×5")."""
     PAUSED_BY_SERVICE = "paused_by_service"
     """The service paused it for another reason, in `detail`."""
     COMPLETED = "completed"
@@ -111,6 +116,8 @@ def _paused(reason: str | None) -> Idle:
     if reason.startswith(ACCOUNT_REFUSED_PREFIX):
         detail = reason.removeprefix(ACCOUNT_REFUSED_PREFIX).lstrip(": ") or None
         return Idle(IdleCode.ACCOUNT_REFUSED, detail=detail)
+    if reason.startswith(NETWORK_SPIKE_PREFIX):
+        return Idle(IdleCode.NETWORK_SPIKE, detail=summary_of(reason))
     return Idle(IdleCode.PAUSED_BY_SERVICE, detail=reason)
 
 

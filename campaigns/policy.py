@@ -24,9 +24,11 @@ __all__ = ["base_policy", "opening_for", "policy_of", "window_of"]
 
 def base_policy(settings: Settings) -> RedialPolicy:
     """The service-wide redial policy every campaign's overrides apply to: q850.md's table with
-    `DIALER_CAUSE_MAP` over it and `DIALER_MIN_LISTEN_SECONDS`."""
+    `DIALER_CAUSE_MAP` over it, `DIALER_MIN_LISTEN_SECONDS` and `DIALER_NETWORK_CAP`."""
     causes: dict[int | str, str] = dict(settings.cause_map.items())
-    return RedialPolicy(min_listen_seconds=settings.min_listen_seconds).with_causes(causes)
+    return RedialPolicy(
+        min_listen_seconds=settings.min_listen_seconds, network_cap=settings.network_cap
+    ).with_causes(causes)
 
 
 def window_of(campaign: Campaign) -> CallingWindow:

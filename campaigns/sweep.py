@@ -9,7 +9,8 @@ Steps return the concurrency leases to release after the commit as (attempt id, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.contact_status import WAITING, close_waiting, reschedule, write_settlement
 from campaigns.db import ensure_writing
 from campaigns.outcomes import settle_lost
+from campaigns.spikes import Finished, Spike, SpikeRule, network_spike
 from campaigns.states import AttemptState, CampaignStatus, ContactStatus, Outcome, WaitingReason
 from campaigns.tables import Attempt, Campaign, Contact
+from dialer.telecom.causes import Category
 from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
@@ -29,12 +32,15 @@ __all__ = [
     "LIVE",
     "ORPHAN_HORIZON",
     "Overdue",
+    "Spiked",
     "abandon_claims",
     "close_orphans",
     "complete_finished",
     "expire_ended",
     "lose",
+    "network_spikes",
     "overdue",
+    "pause_spiked",
     "stale_sending",
 ]
 
@@ -206,6 +212,67 @@ async def close_orphans(session: AsyncSession, now: datetime) -> int:
         )
         closed += len(done.all())
     return closed
+
+
+@dataclass(frozen=True)
+class Spiked:
+    """A running campaign in a network spike, and when it last started running (read with it)."""
+
+    campaign_id: int
+    running_since: datetime
+    spike: Spike
+
+
+async def network_spikes(
+    session: AsyncSession, now: datetime, rule: SpikeRule, categories: Mapping[int, Category]
+) -> list[Spiked]:
+    """Running campaigns whose recently finished calls are mostly network failures
+    (campaigns.spikes). A read: one range of ix_attempt_campaign_finished per running campaign.
+    `updated_at` is when a running campaign last started: it can be edited only while paused."""
+    rows = await session.execute(
+        select(Attempt.campaign_id, Campaign.updated_at, Attempt.finished_at, Attempt.cause)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .where(
+            Campaign.status == CampaignStatus.RUNNING,
+            Attempt.finished_at >= now - rule.window,
+            Attempt.finished_at >= Campaign.updated_at,
+            Attempt.finished_at <= now,
+        )
+    )
+    finished: defaultdict[tuple[int, datetime], list[Finished]] = defaultdict(list)
+    for campaign_id, since, at, cause in rows:
+        if at is not None:
+            finished[campaign_id, since].append(Finished(at, cause))
+    found = []
+    for (campaign_id, since), calls in sorted(finished.items()):
+        spike = network_spike(calls, categories=categories, rule=rule, running_since=since, now=now)
+        if spike is not None:
+            found.append(Spiked(campaign_id, since, spike))
+    return found
+
+
+async def pause_spiked(session: AsyncSession, spiked: Spiked, now: datetime) -> bool:
+    """Pause the campaign with the spike as its reason, unless it changed since it was read:
+    a compare-and-set on status and `updated_at`, so of two sweepers one pauses it, and a
+    campaign paused or resumed meanwhile is left as the person left it."""
+    ensure_writing(session)
+    paused = await session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == spiked.campaign_id,
+            Campaign.status == CampaignStatus.RUNNING,
+            Campaign.updated_at == spiked.running_since,
+        )
+        .values(
+            status=CampaignStatus.PAUSED,
+            status_reason=spiked.spike.reason,
+            updated_at=now,
+            network_pauses=Campaign.network_pauses + 1,
+        )
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return paused.first() is not None
 
 
 async def _complete(

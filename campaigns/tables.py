@@ -110,6 +110,8 @@ class Campaign(Base):
     )
     caps: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """debt_collection: interactions per number (230-FZ art. 7); the law's values when null."""
+    # network spikes (campaigns.spikes): how often the service paused it, for /metrics
+    network_pauses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Place(Base):
@@ -191,6 +193,15 @@ class Attempt(Base):
         Index("ix_attempt_campaign_id", "campaign_id", "id"),  # the attempts export
         # the live campaign page: calls and answers per minute, read from the index alone
         Index("ix_attempt_campaign_claimed", "campaign_id", "claimed_at", "category"),
+        # the sweeper's network-spike check: a running campaign's recently finished calls
+        Index(
+            "ix_attempt_campaign_finished",
+            "campaign_id",
+            "finished_at",
+            "cause",
+            sqlite_where=text("finished_at IS NOT NULL"),
+            postgresql_where=text("finished_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from campaigns.matching import MatchStatus
 from campaigns.states import AttemptState
-from campaigns.tables import Attempt, Callback, Contact, Event
+from campaigns.tables import Attempt, Callback, Campaign, Contact, Event
 
 __all__ = ["Counts", "EventTally", "counts", "new_events"]
 
@@ -34,6 +34,8 @@ class Counts:
     """Seconds from request to sb-api's answer of the calls claimed since `latency_since`."""
     conflicts: int = 0
     """Webhook events stored but not applied: they contradict the attempt they name."""
+    network_pauses: int = 0
+    """Times the service paused a campaign for a spike of network failures (campaigns.spikes)."""
 
 
 async def counts(session: AsyncSession, *, latency_since: datetime) -> Counts:
@@ -68,6 +70,7 @@ async def counts(session: AsyncSession, *, latency_since: datetime) -> Counts:
     # as a literal: SQLite uses the partial index ix_event_conflict only for its very condition
     conflict = Event.match_status == literal_column(f"'{MatchStatus.CONFLICT.value}'")
     c.conflicts = await session.scalar(select(func.count()).where(conflict)) or 0
+    c.network_pauses = await session.scalar(select(func.sum(Campaign.network_pauses))) or 0
     recent = await session.execute(
         select(Attempt.sent_at, Attempt.responded_at).where(
             Attempt.state.in_(_ANSWERED_STATES),

@@ -123,6 +123,24 @@ class Settings(BaseSettings):
         default=2, ge=0, description="answered calls per number per day across campaigns; 0 = off"
     )
 
+    # network failures (causes of the `network` category): their own redial cap, and a spike of
+    # them pausing the campaign (campaigns.spikes)
+    network_cap: int = Field(
+        default=5, ge=1, description="network-failed calls per contact before it ends network_error"
+    )
+    network_spike_window: float = Field(
+        default=300.0, gt=0, description="seconds of finished calls a network spike is judged over"
+    )
+    network_spike_min_calls: int = Field(
+        default=20, ge=1, description="finished calls in the window before a spike is judged"
+    )
+    network_spike_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="share of network failures among them that pauses the campaign",
+    )
+
     # the live campaign page (issue 13)
     live_figures_max_age: float = Field(
         default=5.0,

@@ -17,6 +17,7 @@ from campaigns import sweep as sweep_db
 from campaigns.apply import AppliedEvent
 from campaigns.db import write_transaction
 from campaigns.jobs import after_commit
+from campaigns.spikes import SpikeRule
 from campaigns.sweep import Overdue
 from dialer.telecom.mtt_rpc import CallRecord, MttRpcError
 from workers.resources import WorkerResources, from_ctx
@@ -44,6 +45,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     async with write_transaction(res.sessions) as session:
         done["unknown"] = await sweep_db.stale_sending(session, now, settings.claim_lease)
     done["reconciled"], done["lost"] = await _settle_overdue(res, now)
+    done["network_paused"] = await _pause_network_spikes(res, now)
     async with write_transaction(res.sessions) as session:
         done["expired"] = len(await sweep_db.expire_ended(session, now))
     async with write_transaction(res.sessions) as session:
@@ -75,6 +77,24 @@ async def _settle_overdue(res: WorkerResources, now: datetime) -> tuple[int, int
         lost = await sweep_db.lose(session, rest, base=res.policy, now=now)
     await res.release_leases(lost)
     return len(reconciled), len(lost)
+
+
+async def _pause_network_spikes(res: WorkerResources, now: datetime) -> int:
+    """Campaigns in a spike of network failures are paused (campaigns.spikes), each by one
+    sweeper: the read takes no write lock, and each pause is its own compare-and-set."""
+    rule = SpikeRule.of(res.settings)
+    async with res.sessions() as session:
+        found = await sweep_db.network_spikes(session, now, rule, res.policy.categories)
+    paused = 0
+    for spiked in found:
+        async with write_transaction(res.sessions) as session:
+            if not await sweep_db.pause_spiked(session, spiked, now):
+                continue
+        paused += 1
+        log.warning(
+            "campaign %d paused by a network spike: %s", spiked.campaign_id, spiked.spike.reason
+        )
+    return paused
 
 
 async def _reconcile(res: WorkerResources, late: Sequence[Overdue], now: datetime) -> set[int]:

@@ -21,6 +21,7 @@ from dialer.settings import Settings
 from dialer.telecom.limiters import CPS_KEY
 from tests.api.conftest import WEBHOOK_TOKEN
 from tests.api.support import Sessions, error_of
+from tests.db_fixtures import insert_campaign
 from tests.factories import T0, insert_call
 
 PHONE = "79101234567"
@@ -169,3 +170,16 @@ async def test_metrics_survive_a_redis_outage(client: httpx.AsyncClient) -> None
 async def test_two_apps_in_one_process_have_their_own_registries(api_settings: Settings) -> None:
     first, second = create_app(api_settings), create_app(api_settings)
     assert first.state.metrics.registry is not second.state.metrics.registry
+
+
+async def test_campaigns_paused_by_network_spikes_are_counted(
+    app: FastAPI, sessions: Sessions
+) -> None:
+    metrics = ServiceMetrics(min_interval=0)
+    before = samples((await metrics.render(app_resources(app), datetime.now(UTC))).decode())
+    await insert_campaign(sessions, network_pauses=2)
+    await insert_campaign(sessions, status="paused", network_pauses=1)
+    await insert_campaign(sessions)
+    after = samples((await metrics.render(app_resources(app), datetime.now(UTC))).decode())
+    assert before[("dialer_network_spike_pauses_total", ())] == 0
+    assert after[("dialer_network_spike_pauses_total", ())] == 3

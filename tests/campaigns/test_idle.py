@@ -32,6 +32,16 @@ EVENING = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
             Idle(IdleCode.ACCOUNT_REFUSED, detail="403 blocked"),
         ),
         (
+            {
+                "status": "paused",
+                "status_reason": "network failures: 14 of the last 20 calls (38 ×9, 41 ×5); "
+                "check MTT's route, then resume",
+            },
+            DUE,
+            T0,
+            Idle(IdleCode.NETWORK_SPIKE, detail="14/20: 38 ×9, 41 ×5"),
+        ),
+        (
             {"status": "paused", "status_reason": "paused by API"},
             DUE,
             T0,
