@@ -30,8 +30,13 @@ from dialer.telecom import numbers
 __all__ = ["DOMAIN_LANG", "RULES", "explain", "jinja_filter"]
 
 DOMAIN_LANG: Final = "en"
-_NESTED: Final = frozenset({"reason", "error", "method"})
-"""Fields whose value is itself a domain text."""
+_NESTED: Final = {
+    "reason": "domain.",
+    "error": "domain.",
+    "method": "domain.voice.method_",
+    "columns": "domain.template.none",
+}
+"""Fields whose value may itself be a domain text, of the keys starting so."""
 _CODES: Final = {"status": "status.", "action": "action.", "dtmf": "dtmf."}
 """Fields whose value is a code the catalogue already words."""
 _COUNTED: Final = frozenset({"digits"})
@@ -129,7 +134,7 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
 def _fields(match: re.Match[str], t: Translator) -> Iterator[tuple[str, str]]:
     for name, value in match.groupdict().items():
         if name in _NESTED:
-            value = _worded(value, t) or value
+            value = _worded(value, t, _NESTED[name]) or value
         elif name in _CODES and t.has(_CODES[name] + value):
             value = t(_CODES[name] + value)
         elif name in _COUNTED and value.isdigit():
@@ -145,10 +150,10 @@ def _noun(forms: str, count: int) -> str:
     return few if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14 else many
 
 
-def _worded(text: str, t: Translator) -> str | None:
-    """`text` in the page's language, or None when no template fits it."""
+def _worded(text: str, t: Translator, within: str = "domain.") -> str | None:
+    """`text` in the page's language, or None when no template (of a key `within`) fits it."""
     for key, pattern in _compiled():
-        match = pattern.fullmatch(text)
+        match = pattern.fullmatch(text) if key.startswith(within) else None
         if match is not None:
             return t(key, **dict(_fields(match, t)))
     return None

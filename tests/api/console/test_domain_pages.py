@@ -1,0 +1,135 @@
+"""Pages that show the domain's reasons: Russian on a Russian page, the domain's English on an
+English one (the language cookie), over the real app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.console.web import LANG_COOKIE
+from api.resources import app_resources
+from campaigns.users import Role
+from tests.api.console.support import UPLOAD, add_user, form_body, signed_in, upload_file
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+REASONS = {
+    "ru": (
+        "слишком короткий: 5 цифр (нужно 11)",
+        "не номер телефона",
+        "номер записан как число с порядком и потерял цифры: сделайте столбец текстовым",
+    ),
+    "en": (
+        "too short: 5 digits (sb-api takes exactly 11)",
+        "not a number",
+        "scientific notation has lost digits: format the column as text",
+    ),
+}
+
+
+async def _signed_in(app: FastAPI, client: httpx.AsyncClient, lang: str) -> str:
+    await add_user(app_resources(app).sessions)
+    client.cookies.set(LANG_COOKIE, lang)
+    return await signed_in(client)
+
+
+async def _uploaded(client: httpx.AsyncClient, csrf: str) -> tuple[httpx.Response, str]:
+    preview = await upload_file(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
+    found = UPLOAD.search(preview.text)
+    assert found is not None, preview.text
+    return preview, found.group(1)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_import_report_words_rejected_rows_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+    _, upload = await _uploaded(client, csrf)
+
+    created = await client.post("/campaigns/new", data=form_body(csrf, upload))
+    report = await client.get(created.headers["location"])
+
+    assert created.status_code == 303, created.text
+    cells = re.findall(r"<td>([^<]*)</td></tr>", report.text)
+    assert cells == list(REASONS[lang])
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_file_preview_words_phone_problems_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+
+    preview, _ = await _uploaded(client, csrf)
+
+    assert f"⚠ {REASONS[lang][0]}" in preview.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "name_error", "redial_error", "dtmf_error"),
+    [
+        (
+            "ru",
+            "заполните поле",
+            "минуты через запятую",
+            "клавиша 1 назначена нескольким действиям",
+        ),
+        (
+            "en",
+            "String should have at least 1 character",
+            "minutes, separated by commas",
+            "digit 1 is used by more than one action",
+        ),
+    ],
+)
+async def test_the_new_campaign_form_words_its_errors_in_the_pages_language(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    lang: str,
+    name_error: str,
+    redial_error: str,
+    dtmf_error: str,
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+    _, upload = await _uploaded(client, csrf)
+
+    answer = await client.post(
+        "/campaigns/new",
+        data=form_body(
+            csrf,
+            upload,
+            name="",
+            redial_busy="soon",
+            dtmf_digit=["1", "1", ""],
+            dtmf_action=["notify", "opt_out", ""],
+        ),
+    )
+
+    assert answer.status_code == 422
+    assert f'id="name-error" role="alert">{name_error}<' in answer.text
+    assert f'id="redial_busy-error" role="alert">{redial_error}<' in answer.text
+    assert f'id="dtmf-error" role="alert">{dtmf_error}<' in answer.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "problem"),
+    [
+        ("ru", "12345: номер: слишком короткий: 5 цифр (нужно 11)"),
+        ("en", "12345: phone: too short: 5 digits (sb-api takes exactly 11)"),
+    ],
+)
+async def test_a_refused_do_not_call_number_is_explained_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, problem: str
+) -> None:
+    await add_user(app_resources(app).sessions, login="root", role=Role.ADMIN)
+    client.cookies.set(LANG_COOKIE, lang)
+    csrf = await signed_in(client, "root")
+
+    answer = await client.post("/dnc/add", data={"csrf_token": csrf, "phone": "12345"})
+    page = await client.get(answer.headers["location"])
+
+    assert f'role="alert">{problem}<' in page.text
