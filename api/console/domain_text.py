@@ -102,6 +102,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("contact.missing", "contact {id} does not exist"),
     ("contact.no_digits", "number: no digits to search for in {value}"),
     ("invalid.phone", "phone: {reason}"),
+    ("invalid.vars", "vars: {reason}"),
     ("dnc.opt_out", "DTMF {digit} opt-out in campaign {id}"),
     (
         "user.login",
@@ -111,6 +112,22 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("user.exists", "user {login} exists already"),
     ("user.missing", "user {login} does not exist"),
     ("user.last_admin", "{login} is the last enabled admin"),
+    ("file.too_large", "file is {size} bytes; the limit is {limit} bytes"),
+    ("file.empty", "file is empty"),
+    ("file.no_header", "file has no header row"),
+    ("file.sheet_no_header_hint", "the first sheet has no header row: names go in row 1"),
+    ("file.sheet_no_header", "the first sheet has no header row"),
+    ("file.old_xls", "old binary .xls is not supported: save the file as XLSX or CSV"),
+    ("file.many_columns_more", "the header row has {count} or more columns; the limit is {limit}"),
+    ("file.many_columns", "the header row has {count} columns; the limit is {limit}"),
+    ("file.long_header", "the header row is longer than {size} KiB"),
+    ("file.bad_header", "cannot parse the CSV header: {detail}"),
+    ("file.unreadable", "cannot parse the CSV: {detail}"),
+    ("file.too_many_rows", "file has more than {limit} rows"),
+    ("file.duplicate_column", "column {name} appears more than once"),
+    ("file.bad_delimiter", "delimiter must be one character, got {value}"),
+    ("file.unknown_encoding", "unknown encoding {name}"),
+    ("file.not_text_encoding", "{name} is not a text encoding"),
     ("match.call_id", "CallID {heard} is not the attempt's {dialled}"),
     ("match.number", "number {heard} is not the attempt's {dialled}"),
 )
@@ -151,12 +168,17 @@ def _noun(forms: str, count: int) -> str:
 
 
 def _worded(text: str, t: Translator, within: str = "domain.") -> str | None:
-    """`text` in the page's language, or None when no template (of a key `within`) fits it."""
+    """`text` in the page's language, or None when no template (of a key `within`) fits it.
+
+    A text no template fits whole may be a prefix (the number or login it is about, quoted)
+    and a reason: the prefix is kept and the rest worded."""
     for key, pattern in _compiled():
         match = pattern.fullmatch(text) if key.startswith(within) else None
         if match is not None:
             return t(key, **dict(_fields(match, t)))
-    return None
+    head, colon, tail = text.partition(": ")
+    worded = _worded(tail, t, within) if colon else None
+    return None if worded is None else f"{head}: {worded}"
 
 
 def _pydantic(problem: Mapping[str, Any], t: Translator) -> str:
@@ -183,12 +205,7 @@ def explain(value: object, t: Translator) -> str:
     text = str(value)
     if t.lang == DOMAIN_LANG:
         return text
-    worded = _worded(text, t)
-    if worded is not None:
-        return worded
-    head, colon, tail = text.partition(": ")
-    tail_worded = _worded(tail, t) if colon else None
-    return f"{head}: {tail_worded}" if tail_worded is not None else text
+    return _worded(text, t) or text
 
 
 @pass_context

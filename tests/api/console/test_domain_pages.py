@@ -133,3 +133,24 @@ async def test_a_refused_do_not_call_number_is_explained_in_the_pages_language(
     page = await client.get(answer.headers["location"])
 
     assert f'role="alert">{problem}<' in page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "problem"),
+    [
+        ("ru", "слишком короткий: 5 цифр (нужно 11)"),
+        ("en", "too short: 5 digits (sb-api takes exactly 11)"),
+    ],
+)
+async def test_a_refused_test_call_is_explained_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, problem: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+
+    answer = await client.post(
+        "/calls/test",
+        data=form_body(csrf, "", message="Привет", test_phone="12345"),
+        headers={"HX-Request": "true"},
+    )
+
+    assert problem in answer.text

@@ -18,9 +18,9 @@ from starlette.datastructures import FormData
 from api.console.campaign_form import defaults, read_form
 from api.console.domain_text import RULES, explain
 from api.console.i18n import Translator
-from campaigns.filereader import PHONE_NAMES
+from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file
 from campaigns.idle import ACCOUNT_REFUSED_PREFIX
-from campaigns.importlimits import ImportRefused
+from campaigns.importlimits import ImportRefused, Limits
 from campaigns.matching import match_event
 from campaigns.rowchecks import check_rows
 from campaigns.spec import CampaignSettings
@@ -30,13 +30,14 @@ from dialer.telecom.events import MttEvent, parse_body
 from dialer.telecom.number_columns import normalize_series
 from dialer.telecom.numbers import InvalidNumber, normalize
 from dialer.telecom.voice import Emotion, Lang, VoiceName
+from tests.campaigns.files import xlsx_bytes
 from tests.dialer.telecom.test_numbers import REJECTED
 from tests.factories import campaign_body
 
 RU, EN = Translator("ru"), Translator("en")
 LOCALES = Path(__file__).resolve().parents[3] / "api" / "console" / "locales"
 ALLOWED = {"sb-api", "MTT", "IANA", "CSV", "XLSX", "UTF-8", "JSON", "DTMF", "ISO", "http"}
-ALLOWED |= {"https", "Europe", "Moscow", "CRM"}
+ALLOWED |= {"https", "Europe", "Moscow", "CRM", "xls"}
 CODES = [*Lang, *VoiceName, *Emotion, *DtmfActionType, *PHONE_NAMES]
 """Values the user types as they are: the page names them verbatim."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -46,7 +47,8 @@ _JSON = "application/json"
 
 def latin_words(text: str, *quoted: str) -> set[str]:
     """English words in `text` once the user's own values and the typed codes are cut out."""
-    for value in sorted({*quoted, *(repr(q) for q in quoted), *CODES}, key=len, reverse=True):
+    cut = {*quoted, *(repr(q) for q in quoted), *CODES} - {""}
+    for value in sorted(cut, key=len, reverse=True):
         text = text.replace(value, " ")
     return set(_WORD.findall(text)) - ALLOWED
 
@@ -131,6 +133,36 @@ def test_a_refused_import_reads_in_russian(
     worded = explain(refused.value.message, RU)
     assert worded != refused.value.message
     assert not latin_words(worded, "tel", "phone", "телефон2", "имя"), worded
+
+
+BAD_FILES: list[tuple[bytes, dict[str, Any]]] = [
+    (b"", {}),
+    (b"\xd0\xcf\x11\xe0" + b"\0" * 100, {}),
+    (b"phone;name\n79161234567;a\n", {"limits": Limits(max_bytes=10)}),
+    (b"a;b;c;d;e\n1;2;3;4;5\n", {"limits": Limits(max_columns=3)}),
+    (b"a;" * 3000 + b"z\n1\n" + b"x" * SAMPLE_BYTES, {"limits": Limits(max_columns=3)}),
+    (b"x" * (SAMPLE_BYTES + 10) + b"\n1\n", {}),
+    (b"phone;name\n1;a\n2;b\n3;c\n", {"limits": Limits(max_rows=1)}),
+    (b"phone;Phone\n1;2\n", {}),
+    (b"phone;name\n1;2\n", {"delimiter": "ab"}),
+    (b"phone;name\n1;2\n", {"encoding": "nope"}),
+    (b"phone;name\n1;2\n", {"encoding": "base64"}),
+    (xlsx_bytes([["1", "2"]], header=("", "")), {}),
+    (b'phone;name\n"1;2\n3', {}),
+]
+
+
+@pytest.mark.parametrize(("data", "options"), BAD_FILES)
+def test_every_refused_file_reads_in_russian(data: bytes, options: dict[str, Any]) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        read_file(data, **options)
+    message = refused.value.message
+
+    assert explain(message, EN) == message
+    worded = explain(message, RU)
+    assert worded != message
+    parser_words = message.partition("CSV: ")[2]  # pandas' own words, quoted like MTT's
+    assert not latin_words(worded, "Phone", "ab", "nope", "base64", parser_words), worded
 
 
 @pytest.mark.parametrize("template", ["Привет {", "Привет }", "Привет { }", "{a}{b}"])

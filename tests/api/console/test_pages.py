@@ -201,7 +201,7 @@ async def test_an_unreadable_file_is_refused_in_words(
 
     assert answer.status_code == 200
     assert "Файл не принят" in answer.text
-    assert "old binary .xls" in answer.text
+    assert "старые файлы .xls не читаются" in answer.text
 
 
 async def test_the_rejected_rows_stay_on_the_campaign_page_after_the_upload_is_gone(
