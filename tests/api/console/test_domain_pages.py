@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from api.console.web import LANG_COOKIE
 from api.resources import app_resources
+from campaigns.idle import ACCOUNT_REFUSED_PREFIX
 from campaigns.users import Role
 from tests.api.console.support import UPLOAD, add_user, form_body, signed_in, upload_file
+from tests.db_fixtures import insert_campaign
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 REASONS = {
@@ -154,3 +156,30 @@ async def test_a_refused_test_call_is_explained_in_the_pages_language(
     )
 
     assert problem in answer.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "reason", "shown"),
+    [
+        (
+            "ru",
+            f"{ACCOUNT_REFUSED_PREFIX}: 403 Forbidden",
+            "МТТ (sb-api) отказал в доступе к аккаунту: 403 Forbidden",
+        ),
+        ("ru", "paused by anna", "приостановил(а): anna"),
+        (
+            "en",
+            f"{ACCOUNT_REFUSED_PREFIX}: 403 Forbidden",
+            f"{ACCOUNT_REFUSED_PREFIX}: 403 Forbidden",
+        ),
+    ],
+)
+async def test_the_campaign_list_words_the_pause_reason_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, reason: str, shown: str
+) -> None:
+    await _signed_in(app, client, lang)
+    await insert_campaign(app_resources(app).sessions, status="paused", status_reason=reason)
+
+    listing = await client.get("/campaigns")
+
+    assert f'<div class="muted small">{shown}</div>' in listing.text
