@@ -7,8 +7,10 @@ public constants where the domain has them, and words it from the catalogue key
 `error`, ...) are recognised in turn; values quoted from the user's data stay as they are.
 Pydantic errors are worded from their `type` and `ctx`, never their English `msg`.
 
-On an English page, and for any text no template fits, the domain's text is shown unchanged:
-the console never holds a second copy of its wording. Used as the Jinja filter `domain`.
+On an English page, and for any text no template fits, the domain's text is shown unchanged,
+so English pages read as the domain wrote them. Where a domain module has no public constant
+for a text, its template is written in `RULES`; tests/api/console/test_domain_text.py drives
+the domain functions and fails when one no longer fits. Used as the Jinja filter `domain`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _NESTED: Final = {
 """Fields whose value may itself be a domain text, of the keys starting so."""
 _CODES: Final = {"status": "status.", "action": "action.", "dtmf": "dtmf."}
 """Fields whose value is a code the catalogue already words."""
+_PREFIXES: Final = 3
 _COUNTED: Final = frozenset({"digits"})
 """Fields whose value is a count, worded with its noun (`domain.plural.<field>`)."""
 
@@ -95,7 +98,10 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("campaign.cannot", "campaign {id} is {status}: cannot {action} it"),
     ("campaign.pause_to_edit", "campaign {id} is {status}: pause it to edit"),
     ("campaign.no_more_contacts", "campaign {id} is {status}: it takes no more contacts"),
+    ("campaign.is_a_call", "campaign {id} does not exist (it is a call: /v1/calls)"),
     ("campaign.missing", "campaign {id} does not exist"),
+    ("campaign.no_contacts", "campaign {id} has no contacts: add some before starting"),
+    ("campaign.ended", "campaign {id} ended at {end}: move schedule.end_at to start it"),
     ("campaign.paused_by", "paused by {who}"),
     ("campaign.cancelled_by", "cancelled by {who}"),
     ("campaign.end_passed", "end_at passed"),
@@ -167,17 +173,20 @@ def _noun(forms: str, count: int) -> str:
     return few if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14 else many
 
 
-def _worded(text: str, t: Translator, within: str = "domain.") -> str | None:
+def _worded(text: str, t: Translator, within: str = "domain.", prefixes: int = 0) -> str | None:
     """`text` in the page's language, or None when no template (of a key `within`) fits it.
 
     A text no template fits whole may be a prefix (the number or login it is about, quoted)
-    and a reason: the prefix is kept and the rest worded."""
+    and a reason: the prefix is kept and the rest worded. At most `_PREFIXES` of them, so a
+    crafted text of many colons costs no more than a few passes."""
     for key, pattern in _compiled():
         match = pattern.fullmatch(text) if key.startswith(within) else None
         if match is not None:
             return t(key, **dict(_fields(match, t)))
     head, colon, tail = text.partition(": ")
-    worded = _worded(tail, t, within) if colon else None
+    if not colon or prefixes >= _PREFIXES:
+        return None
+    worded = _worded(tail, t, within, prefixes + 1)
     return None if worded is None else f"{head}: {worded}"
 
 

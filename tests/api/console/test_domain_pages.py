@@ -183,3 +183,22 @@ async def test_the_campaign_list_words_the_pause_reason_in_the_pages_language(
     listing = await client.get("/campaigns")
 
     assert f'<div class="muted small">{shown}</div>' in listing.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "problem"),
+    [
+        ("ru", "в статусе «Черновик»: действие «Приостановить» недоступно"),
+        ("en", "is draft: cannot pause it"),
+    ],
+)
+async def test_an_illegal_action_is_explained_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, problem: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+    draft = await insert_campaign(app_resources(app).sessions, status="draft")
+
+    answer = await client.post(f"/campaigns/{draft}/pause", data={"csrf_token": csrf})
+    shown = await client.get(answer.headers["location"])
+
+    assert f"{draft} {problem}" in shown.text

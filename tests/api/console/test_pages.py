@@ -95,7 +95,7 @@ async def test_an_illegal_action_is_explained_not_a_500(
 
     assert answer.status_code == 303
     shown = await client.get(answer.headers["location"])
-    assert "has no contacts" in shown.text
+    assert "нет контактов: добавьте их перед запуском" in shown.text
     assert "Действие не выполнено" in shown.text
 
 
