@@ -8,7 +8,7 @@ patch (RFC 7396). Errors name the field: pydantic's `loc` and messages that repe
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -62,10 +62,10 @@ __all__ = [
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 # Validator texts, public so a translation recognises them.
-END_BEFORE_START: Final = "end_at must be after start_at"
-HTTP_URL: Final = "must be an absolute http(s) URL"
-TIMESTAMP: Final = "expected an ISO 8601 date-time with its offset, not a number"
-NEEDS_A_NUMBER: Final = (
+END_BEFORE_START = "end_at must be after start_at"
+HTTP_URL = "must be an absolute http(s) URL"
+TIMESTAMP = "expected an ISO 8601 date-time with its offset, not a number"
+NEEDS_A_NUMBER = (
     "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
     "set a_number or DIALER_A_NUMBER"
 )
