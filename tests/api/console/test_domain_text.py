@@ -25,6 +25,7 @@ from campaigns.matching import match_event
 from campaigns.rowchecks import check_rows
 from campaigns.spec import CampaignSettings
 from campaigns.templates import TemplateError, check, render
+from dialer.telecom import numbers
 from dialer.telecom.dtmf import DtmfActionType
 from dialer.telecom.events import MttEvent, parse_body
 from dialer.telecom.number_columns import normalize_series
@@ -83,6 +84,25 @@ def test_a_number_reason_keeps_its_figures(value: str, russian: str) -> None:
         normalize(value)
 
     assert explain(refused.value.reason, RU) == russian
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (1, "1 цифра"),
+        (2, "2 цифры"),
+        (5, "5 цифр"),
+        (11, "11 цифр"),
+        (12, "12 цифр"),
+        (21, "21 цифра"),
+        (22, "22 цифры"),
+        (111, "111 цифр"),
+    ],
+)
+def test_a_count_takes_its_russian_plural(count: int, words: str) -> None:
+    reason = numbers.REASONS["too_long"].format(digits=count)
+
+    assert explain(reason, RU) == f"слишком длинный: {words} (нужно 11)"
 
 
 def _frame(**columns: list[str]) -> pd.DataFrame:
