@@ -205,8 +205,9 @@ def _pydantic(problem: Mapping[str, Any], t: Translator) -> str:
     return t(key, **{name: str(value) for name, value in ctx.items()}) if t.has(key) else english
 
 
-def explain(value: object, t: Translator) -> str:
-    """A domain text (or a pydantic error's details) as the page's language words it."""
+def explain(value: object, t: Translator, within: str = "") -> str:
+    """A domain text (or a pydantic error's details) as the page's language words it;
+    `within` limits the templates tried to those named `domain.<within>…`."""
     if value is None:
         return ""
     if isinstance(value, Mapping):
@@ -214,11 +215,13 @@ def explain(value: object, t: Translator) -> str:
     text = str(value)
     if t.lang == DOMAIN_LANG:
         return text
-    return _worded(text, t) or text
+    return _worded(text, t, f"domain.{within}") or text
 
 
 @pass_context
-def jinja_filter(context: Context, value: object) -> str:
-    """`{{ reason | domain }}`: the page's translator is the template's `t`."""
+def jinja_filter(context: Context, value: object, within: str = "") -> str:
+    """`{{ reason | domain }}`: the page's translator is the template's `t`. A value that is
+    either the user's text or a reason (a rendered message) names the reasons it may be:
+    `{{ text | domain("template.") }}`."""
     translator: Translator = context["t"]
-    return explain(value, translator)
+    return explain(value, translator, within)

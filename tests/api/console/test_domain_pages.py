@@ -202,3 +202,23 @@ async def test_an_illegal_action_is_explained_in_the_pages_language(
     shown = await client.get(answer.headers["location"])
 
     assert f"{draft} {problem}" in shown.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("ru", "непарная скобка '{' на позиции 8"), ("en", "unmatched '{' at position 8")],
+)
+async def test_the_message_preview_words_a_rows_template_error(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, line: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+    data = "phone;text\n79161234567;Привет {\n".encode()
+    upload = UPLOAD.search((await upload_file(client, csrf, "t.csv", data)).text)
+    assert upload is not None
+
+    preview = await client.post(
+        "/campaigns/new/message",
+        data={"csrf_token": csrf, "upload": upload.group(1), "message": "Здравствуйте"},
+    )
+
+    assert f"<q>{line}" in preview.text.replace("&#39;", "'")
