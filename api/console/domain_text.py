@@ -64,7 +64,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("spec.needs_a_number", "a_number: " + spec.NEEDS_A_NUMBER),
     ("form.not_a_moment", campaign_form.NOT_A_MOMENT),
     ("form.minutes", campaign_form.MINUTES),
-    ("paused.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
+    ("status.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
     # The modules below keep their wording inline; tests/api/console/test_domain_text.py drives
     # them and fails when a text here no longer fits theirs.
     ("dtmf.digit", "digit {value} must be a whole number from 1 to 9"),
@@ -102,9 +102,9 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("campaign.missing", "campaign {id} does not exist"),
     ("campaign.no_contacts", "campaign {id} has no contacts: add some before starting"),
     ("campaign.ended", "campaign {id} ended at {end}: move schedule.end_at to start it"),
-    ("campaign.paused_by", "paused by {who}"),
-    ("campaign.cancelled_by", "cancelled by {who}"),
-    ("campaign.end_passed", "end_at passed"),
+    ("status.paused_by", "paused by {who}"),
+    ("status.cancelled_by", "cancelled by {who}"),
+    ("status.end_passed", "end_at passed"),
     ("contact.missing", "contact {id} does not exist"),
     ("contact.no_digits", "number: no digits to search for in {value}"),
     ("invalid.phone", "phone: {reason}"),

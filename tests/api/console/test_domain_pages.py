@@ -12,10 +12,14 @@ from fastapi import FastAPI
 
 from api.console.web import LANG_COOKIE
 from api.resources import app_resources
+from campaigns import dnc
+from campaigns.db import write_transaction
 from campaigns.idle import ACCOUNT_REFUSED_PREFIX
+from campaigns.states import DncSource
 from campaigns.users import Role
 from tests.api.console.support import UPLOAD, add_user, form_body, signed_in, upload_file
 from tests.db_fixtures import insert_campaign
+from tests.factories import T0
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 REASONS = {
@@ -222,3 +226,41 @@ async def test_the_message_preview_words_a_rows_template_error(
     )
 
     assert f"<q>{line}" in preview.text.replace("&#39;", "'")
+
+
+@pytest.mark.parametrize(
+    ("source", "reason", "shown"),
+    [
+        (DncSource.DTMF, "DTMF 9 opt-out in campaign 4", "отказ клавишей 9 в кампании 4"),
+        (DncSource.MANUAL, "not a number", "not a number"),
+        (DncSource.MANUAL, "empty", "empty"),
+    ],
+)
+async def test_the_do_not_call_list_words_its_own_reasons_and_keeps_the_users(
+    app: FastAPI, client: httpx.AsyncClient, source: DncSource, reason: str, shown: str
+) -> None:
+    await add_user(app_resources(app).sessions, login="root", role=Role.ADMIN)
+    await signed_in(client, "root")
+    async with write_transaction(app_resources(app).sessions) as session:
+        await session.run_sync(dnc.add, "79161234567", source=source, now=T0, reason=reason)
+
+    listing = await client.get("/dnc")
+
+    assert f"<td>{shown}</td>" in listing.text
+
+
+@pytest.mark.parametrize(
+    ("reason", "detail"),
+    [(f"{ACCOUNT_REFUSED_PREFIX}: empty", "empty"), ("paused by anna", "приостановил(а): anna")],
+)
+async def test_the_campaign_page_words_the_pause_detail_but_keeps_mtts_words(
+    app: FastAPI, client: httpx.AsyncClient, reason: str, detail: str
+) -> None:
+    await _signed_in(app, client, "ru")
+    paused = await insert_campaign(
+        app_resources(app).sessions, status="paused", status_reason=reason
+    )
+
+    shown = await client.get(f"/campaigns/{paused}")
+
+    assert f'<span class="muted small">({detail})</span>' in shown.text
