@@ -22,13 +22,19 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from campaigns.filereader import PHONE_NAMES, TEXT_NAMES, TIMEZONE, VOICE_COLUMNS, ImportRefused
-from campaigns.templates import TemplateError, check, parse
+from campaigns.templates import NO_COLUMNS, TemplateError, check, parse
 from campaigns.zoning import Zoning, places
 from dialer.telecom.number_columns import normalize_series
 from dialer.telecom.voice import Voice, VoiceError
 
 __all__ = [
+    "BAD_TEMPLATE",
     "LISTED_REJECTIONS",
+    "NO_COLUMN",
+    "NO_MESSAGE",
+    "NO_PHONE_COLUMN",
+    "RENDERS_EMPTY",
+    "UNKNOWN_TIMEZONE",
     "Checked",
     "ColumnRoles",
     "Rejection",
@@ -38,6 +44,15 @@ __all__ = [
 ]
 
 LISTED_REJECTIONS: Final = 1000
+# Reasons of this module, public so a translation recognises them ({field}: the per-row part).
+UNKNOWN_TIMEZONE: Final = "unknown timezone: use an IANA name"
+RENDERS_EMPTY: Final = "the message renders empty: {names} empty"
+NO_MESSAGE: Final = "no message: the campaign's message and the row's text are both empty"
+BAD_TEMPLATE: Final = "message template: {error}"
+NO_COLUMN: Final = "no column {name}; the columns are: {columns}"
+NO_PHONE_COLUMN: Final = (
+    "no phone column: name one of {names} or pass phone_column; the columns are: {columns}"
+)
 _TEXT: Final = pd.StringDtype("pyarrow")
 _DEFAULT_VOICE: Final = Voice()
 
@@ -85,15 +100,16 @@ def column_roles(columns: Sequence[str], phone_column: str | None) -> ColumnRole
         if phone is None:
             raise ImportRefused(
                 "no_phone_column",
-                f"no column {phone_column!r}; the columns are: {', '.join(columns)}",
+                NO_COLUMN.format(name=repr(phone_column), columns=", ".join(columns)),
             )
     else:
         phone = next((folded[n] for n in PHONE_NAMES if n in folded), None)
         if phone is None:
             raise ImportRefused(
                 "no_phone_column",
-                f"no phone column: name one of {', '.join(PHONE_NAMES)} or pass phone_column; "
-                f"the columns are: {', '.join(columns) or 'none'}",
+                NO_PHONE_COLUMN.format(
+                    names=", ".join(PHONE_NAMES), columns=", ".join(columns) or NO_COLUMNS
+                ),
             )
     text = next((folded[n] for n in TEXT_NAMES if n in folded), None)
     voice = {folded[n]: f for n, f in VOICE_COLUMNS.items() if n in folded}
@@ -116,14 +132,14 @@ def check_rows(
     try:
         check(message, roles.variables)
     except TemplateError as error:
-        raise ImportRefused("bad_template", f"message template: {error}") from None
+        raise ImportRefused("bad_template", BAD_TEMPLATE.format(error=error)) from None
     phones, phone_reasons = normalize_series(frame[roles.phone])
     problems = _Problems(frame)
     problems.add(phone_reasons.notna().to_numpy(), roles.phone, phone_reasons)
     if roles.timezone:
         zone = frame[roles.timezone].str.strip()
         bad = (zone != "") & ~zone.isin(_zone_names())
-        problems.add(bad.to_numpy(), roles.timezone, "unknown timezone: use an IANA name")
+        problems.add(bad.to_numpy(), roles.timezone, UNKNOWN_TIMEZONE)
     voices = _voice_overrides(frame, roles, problems)
     texts = frame[roles.text].str.strip() if roles.text else None
     _check_texts(frame, texts, message, roles, problems)
@@ -265,10 +281,10 @@ def _check_texts(
             empty = empty & (frame[name].str.strip() == "").to_numpy()
         if names:
             column = names[0]
-            reason = f"the message renders empty: {', '.join(names)} empty"
+            reason = RENDERS_EMPTY.format(names=", ".join(names))
         else:
             column = roles.text or "text"
-            reason = "no message: the campaign's message and the row's text are both empty"
+            reason = NO_MESSAGE
         problems.add(empty, column, reason)
 
 

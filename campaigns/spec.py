@@ -41,6 +41,10 @@ from dialer.telecom.redial import RedialPolicy
 from dialer.telecom.voice import Voice
 
 __all__ = [
+    "END_BEFORE_START",
+    "HTTP_URL",
+    "NEEDS_A_NUMBER",
+    "TIMESTAMP",
     "CampaignPatch",
     "CampaignSettings",
     "CampaignSpec",
@@ -58,6 +62,14 @@ __all__ = [
 ]
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
+# Validator texts, public so a translation recognises them.
+END_BEFORE_START = "end_at must be after start_at"
+HTTP_URL = "must be an absolute http(s) URL"
+TIMESTAMP = "expected an ISO 8601 date-time with its offset, not a number"
+NEEDS_A_NUMBER = (
+    "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
+    "set a_number or DIALER_A_NUMBER"
+)
 
 
 def _template(message: str) -> str:
@@ -86,13 +98,13 @@ def _http_url(url: str | None) -> str | None:
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL")
+            raise ValueError(HTTP_URL)
     return url
 
 
 def _no_timestamp(value: object) -> object:
     if isinstance(value, int | float):
-        raise ValueError("expected an ISO 8601 date-time with its offset, not a number")
+        raise ValueError(TIMESTAMP)
     return value
 
 
@@ -164,7 +176,7 @@ class Schedule(BaseModel):
     @model_validator(mode="after")
     def _dates(self) -> Schedule:
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
-            raise ValueError("end_at must be after start_at")
+            raise ValueError(END_BEFORE_START)
         return self
 
 
@@ -324,8 +336,7 @@ def check_a_number(settings: CampaignSettings, default_a_number: str | None) -> 
     if len(settings.dtmf) and settings.a_number is None and default_a_number is None:
         raise Invalid(
             "a_number",
-            "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
-            "set a_number or DIALER_A_NUMBER",
+            NEEDS_A_NUMBER,
         )
 
 

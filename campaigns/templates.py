@@ -11,8 +11,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# The errors' texts, public so a translation recognises them ({field}: the variable part).
+UNMATCHED: Final = "unmatched {brace} at position {position}; write {double} for a literal brace"
+EMPTY_PLACEHOLDER: Final = "empty placeholder {{}} at position {position}"
+UNKNOWN_PLACEHOLDERS: Final = "unknown placeholder(s) {names}; available columns: {columns}"
+NO_VALUE: Final = "no value for placeholder {name}"
+NO_COLUMNS: Final = "none"
 
 
 class TemplateError(ValueError):
@@ -51,12 +58,11 @@ def parse(template: str) -> Template:
         name = match.group(1)
         if name is None:
             raise TemplateError(
-                f"unmatched {token!r} at position {match.start() + 1}; write {token * 2} "
-                "for a literal brace"
+                UNMATCHED.format(brace=repr(token), position=match.start() + 1, double=token * 2)
             )
         name = name.strip()
         if not name:
-            raise TemplateError(f"empty placeholder {{}} at position {match.start() + 1}")
+            raise TemplateError(EMPTY_PLACEHOLDER.format(position=match.start() + 1))
         parts.append("".join(literal))
         literal.clear()
         parts.append((name,))
@@ -75,8 +81,8 @@ def check(template: str, columns: Iterable[str]) -> None:
     unknown = placeholders(template) - set(available)
     if unknown:
         names = ", ".join(f"{{{name}}}" for name in sorted(unknown))
-        have = ", ".join(available) if available else "none"
-        raise TemplateError(f"unknown placeholder(s) {names}; available columns: {have}")
+        have = ", ".join(available) if available else NO_COLUMNS
+        raise TemplateError(UNKNOWN_PLACEHOLDERS.format(names=names, columns=have))
 
 
 def render(template: str, variables: Mapping[str, object]) -> str:
@@ -88,6 +94,6 @@ def render(template: str, variables: Mapping[str, object]) -> str:
         try:
             value = variables[part[0]]
         except KeyError:
-            raise TemplateError(f"no value for placeholder {{{part[0]}}}") from None
+            raise TemplateError(NO_VALUE.format(name=f"{{{part[0]}}}")) from None
         out.append("" if value is None else str(value))
     return "".join(out)

@@ -14,6 +14,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 
 from campaigns.spec import DEFAULT_TIMEZONE, CampaignSettings
@@ -22,7 +23,15 @@ from dialer.telecom.dtmf import DtmfActionType
 from dialer.telecom.redial import DEFAULT_RULES
 from dialer.telecom.voice import Emotion, Lang, Voice, VoiceName
 
-__all__ = ["REDIAL_SHOWN", "TIMEZONES", "FormValues", "defaults", "read_form"]
+__all__ = [
+    "MINUTES",
+    "NOT_A_MOMENT",
+    "REDIAL_SHOWN",
+    "TIMEZONES",
+    "FormValues",
+    "defaults",
+    "read_form",
+]
 
 REDIAL_SHOWN: Final = (
     Category.BUSY,
@@ -47,6 +56,8 @@ TIMEZONES: Final = (
     "Asia/Kamchatka",
 )
 DTMF_ROWS: Final = 3
+NOT_A_MOMENT: Final = "{value} is not a date and time"
+MINUTES: Final = "minutes, separated by commas"
 CHOICES: Final = {
     "langs": [lang.value for lang in Lang],
     "voices": [name.value for name in VoiceName],
@@ -65,7 +76,8 @@ class FormValues:
 
     values: dict[str, Any]
     dtmf: list[dict[str, str]]
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str | ErrorDetails] = field(default_factory=dict)
+    """Form field → the form's own text, or pydantic's details (the page words them)."""
 
 
 def defaults() -> FormValues:
@@ -146,12 +158,12 @@ def read_form(form: FormData) -> tuple[FormValues, CampaignSettings | None]:
         settings = CampaignSettings.model_validate(body)
     except ValidationError as error:
         for problem in error.errors():
-            errors.setdefault(_field(problem["loc"]), problem["msg"].removeprefix("Value error, "))
+            errors.setdefault(_field(problem["loc"]), problem)
         return shown, None
     return shown, None if errors else settings
 
 
-def _moment(values: dict[str, Any], name: str, errors: dict[str, str]) -> str | None:
+def _moment(values: dict[str, Any], name: str, errors: dict[str, str | ErrorDetails]) -> str | None:
     """A `datetime-local` value read in the campaign's time zone, as ISO 8601 with offset."""
     text = values[name]
     if not text:
@@ -160,11 +172,11 @@ def _moment(values: dict[str, Any], name: str, errors: dict[str, str]) -> str | 
         zone = ZoneInfo(values["timezone"] or DEFAULT_TIMEZONE)
         return datetime.fromisoformat(text).replace(tzinfo=zone).isoformat()
     except (ValueError, ZoneInfoNotFoundError):
-        errors[name] = f"{text!r} is not a date and time"
+        errors[name] = NOT_A_MOMENT.format(value=repr(text))
         return None
 
 
-def _redial(values: dict[str, Any], errors: dict[str, str]) -> dict[str, list[int]]:
+def _redial(values: dict[str, Any], errors: dict[str, str | ErrorDetails]) -> dict[str, list[int]]:
     overrides: dict[str, list[int]] = {}
     for category in REDIAL_SHOWN:
         name = f"redial_{category.value}"
@@ -172,7 +184,7 @@ def _redial(values: dict[str, Any], errors: dict[str, str]) -> dict[str, list[in
         try:
             delays = [round(float(part.replace(" ", "")) * 60) for part in parts]
         except ValueError:
-            errors[name] = "minutes, separated by commas"
+            errors[name] = MINUTES
             continue
         if tuple(delays) != DEFAULT_RULES[category].delays:
             overrides[category.value] = delays

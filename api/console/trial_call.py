@@ -83,7 +83,7 @@ async def place(request: Request, identity: Signed, resources: ResourcesDep) -> 
         return page(
             request,
             "_test_call.html",
-            {"problem": "test.refused", "detail": str(error.errors()[0]["msg"])},
+            {"problem": "test.refused", "detail": error.errors()[0]},
         )
     except CampaignError as error:
         return page(

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from api.console.domain_text import jinja_filter
 from api.console.guard import CsrfRefused, Forbidden, NotSignedIn, csrf_token, remember_csrf
 from api.console.i18n import LANGUAGES, Translator, pick_language
 from campaigns.errors import CampaignError
@@ -39,6 +40,7 @@ API_PREFIXES: Final = (
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+templates.env.filters["domain"] = jinja_filter
 
 
 def is_console_path(path: str) -> bool:

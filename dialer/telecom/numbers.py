@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
 
-__all__ = ["PHONE_INT_RANGES", "PHONE_PATTERN", "InvalidNumber", "normalize"]
+__all__ = ["PHONE_INT_RANGES", "PHONE_PATTERN", "REASONS", "InvalidNumber", "normalize"]
 
 
 def _cls(chars: str, *, negate: bool = False) -> str:
@@ -56,22 +59,52 @@ _NOT_DIGIT_OR_PLUS = "[^0-9+]"
 _RUSSIAN_AREA_FIRST = tuple("3489")  # Russian area codes; 6 and 7 are Kazakhstan's
 _IMPOSSIBLE_AFTER_7 = tuple("0125")
 
-_EMPTY = "empty"
-_SCIENTIFIC_NOTATION = "scientific notation has lost digits: format the column as text"
-_HAS_EXTENSION = "has an extension: sb-api dials the number only"
-_SEVERAL_NUMBERS = "more than one number"
-_NOT_A_NUMBER = "not a number"
-_MISPLACED_PLUS = "'+' may only start the number"
-_NO_DIGITS = "no digits"
-_PLUS_ZERO = "country code cannot start with 0"
-_PLUS_EIGHT = "'+8…' is not accepted: write Russian numbers as +7… or 8…"
-_NOT_NATIONAL = "10 digits but not a Russian number: the area code starts with 3, 4, 8 or 9"
-_STARTS_WITH_ZERO = "cannot start with 0: write international numbers with '+'"
-# (before, after) around a per-row part
-_UNEXPECTED = ("unexpected character '", "'")
-_TOO_SHORT = ("too short: ", " digits (sb-api takes exactly 11)")
-_TOO_LONG = ("too long: ", " digits (sb-api takes exactly 11)")
-_IMPOSSIBLE = ("not a valid +7 number: the area code cannot start with ", "")
+REASONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "empty": "empty",
+        "scientific": "scientific notation has lost digits: format the column as text",
+        "extension": "has an extension: sb-api dials the number only",
+        "several": "more than one number",
+        "not_a_number": "not a number",
+        "misplaced_plus": "'+' may only start the number",
+        "no_digits": "no digits",
+        "plus_zero": "country code cannot start with 0",
+        "plus_eight": "'+8…' is not accepted: write Russian numbers as +7… or 8…",
+        "not_national": (
+            "10 digits but not a Russian number: the area code starts with 3, 4, 8 or 9"
+        ),
+        "starts_with_zero": "cannot start with 0: write international numbers with '+'",
+        "unexpected": "unexpected character '{char}'",
+        "too_short": "too short: {digits} digits (sb-api takes exactly 11)",
+        "too_long": "too long: {digits} digits (sb-api takes exactly 11)",
+        "impossible_area": "not a valid +7 number: the area code cannot start with {digit}",
+    }
+)
+"""Every reason a number is refused, by a stable code: the texts below are formatted from it,
+and a translation can recognise a reason by its template ({field} is the per-row part)."""
+
+
+def _around(code: str) -> tuple[str, str]:
+    """(before, after) around the one per-row field of a reason."""
+    before, _, rest = REASONS[code].partition("{")
+    return before, rest.partition("}")[2]
+
+
+_EMPTY = REASONS["empty"]
+_SCIENTIFIC_NOTATION = REASONS["scientific"]
+_HAS_EXTENSION = REASONS["extension"]
+_SEVERAL_NUMBERS = REASONS["several"]
+_NOT_A_NUMBER = REASONS["not_a_number"]
+_MISPLACED_PLUS = REASONS["misplaced_plus"]
+_NO_DIGITS = REASONS["no_digits"]
+_PLUS_ZERO = REASONS["plus_zero"]
+_PLUS_EIGHT = REASONS["plus_eight"]
+_NOT_NATIONAL = REASONS["not_national"]
+_STARTS_WITH_ZERO = REASONS["starts_with_zero"]
+_UNEXPECTED = _around("unexpected")
+_TOO_SHORT = _around("too_short")
+_TOO_LONG = _around("too_long")
+_IMPOSSIBLE = _around("impossible_area")
 
 
 class InvalidNumber(ValueError):

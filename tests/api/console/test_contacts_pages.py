@@ -76,7 +76,7 @@ async def test_a_search_without_digits_is_explained(
     answer = await client.get(f"/campaigns/{campaign_id}/contacts", params={"number": "<abc>"})
 
     assert answer.status_code == 422
-    assert "no digits to search for" in answer.text
+    assert "нет цифр для поиска" in answer.text
     assert "<abc>" not in answer.text
 
 

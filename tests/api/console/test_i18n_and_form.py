@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from string import Formatter
 
 import pytest
 from starlette.datastructures import FormData, UploadFile
@@ -30,12 +31,19 @@ def test_language(cookie: str | None, header: str | None, chosen: str) -> None:
     assert pick_language(cookie, header) == chosen
 
 
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
 def test_both_catalogues_have_the_same_keys_and_fields() -> None:
     ru = json.loads((LOCALES / "ru.json").read_text(encoding="utf-8"))
     en = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
     assert set(ru) == set(en)
     for key in ru:
-        assert ru[key].count("{") == en[key].count("{"), key
+        if key.startswith("domain."):  # Russian may leave out a domain text's technical path
+            assert _fields(ru[key]) <= _fields(en[key]), key
+        else:
+            assert _fields(ru[key]) == _fields(en[key]), key
     assert Translator("en")("list.done_of", done=3, total=10) == "3 of 10"
 
 

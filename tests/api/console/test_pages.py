@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.resources import app_resources
 from campaigns import importer, launch
 from campaigns.spec import CampaignSpec
-from tests.api.console.support import add_user, signed_in
+from tests.api.console.support import UPLOAD, add_user, form_body, signed_in, upload_file
 from tests.api.support import contact
 from tests.campaigns.files import csv_bytes, rows
 from tests.factories import T0, campaign_body
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-_UPLOAD = re.compile(r'name="upload" value="([^"]+)"')
 
 
 def _sessions(app: FastAPI) -> async_sessionmaker[AsyncSession]:
@@ -44,47 +43,6 @@ async def _create(app: FastAPI, **fields: object) -> int:
         allow_private_callbacks=False,
     )
     return made
-
-
-async def _upload(client: httpx.AsyncClient, csrf: str, name: str, data: bytes) -> httpx.Response:
-    return await client.post(
-        "/campaigns/new/file",
-        data={"csrf_token": csrf},
-        files={"file": (name, data, "text/csv")},
-        headers={"HX-Request": "true"},
-    )
-
-
-def _form(csrf: str, upload: str, **fields: str | list[str]) -> dict[str, str | list[str]]:
-    body: dict[str, str | list[str]] = {
-        "csrf_token": csrf,
-        "upload": upload,
-        "name": "Заказы",
-        "message": "Здравствуйте, {name}! Заказ {order} готов.",
-        "voice_lang": "ru-RU",
-        "voice_name": "oksana",
-        "voice_emotion": "neutral",
-        "voice_speed": "1",
-        "a_number": "74950000000",
-        "dtmf_digit": ["1", "9", ""],
-        "dtmf_action": ["notify", "opt_out", ""],
-        "dtmf_number": ["", "", ""],
-        "timezone": "Europe/Moscow",
-        "workdays_from": "08:00",
-        "workdays_to": "22:00",
-        "weekends_from": "09:00",
-        "weekends_to": "20:00",
-        "holidays": "on",
-        "max_attempts": "3",
-        "redial_busy": "15, 60",
-        "redial_no_answer": "120, 1440",
-        "redial_unavailable": "180, 1440",
-        "redial_hung_up": "180",
-        "redial_rejected": "1440",
-        "redial_network": "5, 15, 60",
-    }
-    body.update(fields)
-    return body
 
 
 async def test_the_list_shows_status_progress_and_escapes_the_name(
@@ -137,7 +95,7 @@ async def test_an_illegal_action_is_explained_not_a_500(
 
     assert answer.status_code == 303
     shown = await client.get(answer.headers["location"])
-    assert "has no contacts" in shown.text
+    assert "нет контактов: добавьте их перед запуском" in shown.text
     assert "Действие не выполнено" in shown.text
 
 
@@ -147,11 +105,11 @@ async def test_file_preview_names_encoding_delimiter_phone_and_escapes_cells(
     await add_user(_sessions(app))
     csrf = await signed_in(client)
 
-    example = await _upload(
+    example = await upload_file(
         client, csrf, "customers.csv", (EXAMPLES / "customers.csv").read_bytes()
     )
     hostile = csv_bytes([["+7 910 000-00-01", "<script>alert(1)</script>", "A-1"]])
-    escaped = await _upload(client, csrf, "x.csv", hostile)
+    escaped = await upload_file(client, csrf, "x.csv", hostile)
 
     assert "Windows-1251" in example.text
     assert "точка с запятой «;»" in example.text
@@ -166,8 +124,8 @@ async def test_message_preview_renders_first_rows_and_flags_unknown_placeholders
 ) -> None:
     await add_user(_sessions(app))
     csrf = await signed_in(client)
-    upload = _UPLOAD.search(
-        (await _upload(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())).text
+    upload = UPLOAD.search(
+        (await upload_file(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())).text
     )
     assert upload is not None
 
@@ -190,11 +148,11 @@ async def test_create_shows_the_report_with_rejected_lines_and_their_csv(
 ) -> None:
     await add_user(_sessions(app))
     csrf = await signed_in(client)
-    preview = await _upload(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
-    upload = _UPLOAD.search(preview.text)
+    preview = await upload_file(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
+    upload = UPLOAD.search(preview.text)
     assert upload is not None
 
-    created = await client.post("/campaigns/new", data=_form(csrf, upload.group(1)))
+    created = await client.post("/campaigns/new", data=form_body(csrf, upload.group(1)))
 
     assert created.status_code == 303, created.text
     report = await client.get(created.headers["location"])
@@ -211,12 +169,12 @@ async def test_bad_fields_are_shown_beside_the_field(
 ) -> None:
     await add_user(_sessions(app))
     csrf = await signed_in(client)
-    upload = _UPLOAD.search((await _upload(client, csrf, "c.csv", csv_bytes(rows(2)))).text)
+    upload = UPLOAD.search((await upload_file(client, csrf, "c.csv", csv_bytes(rows(2)))).text)
     assert upload is not None
 
     answer = await client.post(
         "/campaigns/new",
-        data=_form(
+        data=form_body(
             csrf,
             upload.group(1),
             name="",
@@ -239,11 +197,11 @@ async def test_an_unreadable_file_is_refused_in_words(
     await add_user(_sessions(app))
     csrf = await signed_in(client)
 
-    answer = await _upload(client, csrf, "old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    answer = await upload_file(client, csrf, "old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
 
     assert answer.status_code == 200
     assert "Файл не принят" in answer.text
-    assert "old binary .xls" in answer.text
+    assert "старые файлы .xls не читаются" in answer.text
 
 
 async def test_the_rejected_rows_stay_on_the_campaign_page_after_the_upload_is_gone(
@@ -251,10 +209,10 @@ async def test_the_rejected_rows_stay_on_the_campaign_page_after_the_upload_is_g
 ) -> None:
     await add_user(_sessions(app))
     csrf = await signed_in(client)
-    preview = await _upload(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
-    upload = _UPLOAD.search(preview.text)
+    preview = await upload_file(client, csrf, "c.csv", (EXAMPLES / "customers.csv").read_bytes())
+    upload = UPLOAD.search(preview.text)
     assert upload is not None
-    created = await client.post("/campaigns/new", data=_form(csrf, upload.group(1)))
+    created = await client.post("/campaigns/new", data=form_body(csrf, upload.group(1)))
     kept = await client.get(re.sub(r"/report\?", "/rejected.csv?", created.headers["location"]))
     campaign_id = int(created.headers["location"].split("/")[2])
     shutil.rmtree(app_resources(app).settings.data_dir / "console-uploads")

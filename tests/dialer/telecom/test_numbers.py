@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
+from string import Formatter
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dialer.telecom.number_columns import normalize_series
-from dialer.telecom.numbers import InvalidNumber, normalize
+from dialer.telecom.numbers import REASONS, InvalidNumber, normalize
 
 ACCEPTED = [
     # docs/design.md §8 and the brief
@@ -123,6 +125,22 @@ def test_normalize_rejects_with_reason(raw: object, reason: str) -> None:
     assert caught.value.reason == reason
     assert caught.value.value is raw
     assert reason in str(caught.value)
+
+
+def _fits(template: str, reason: str) -> bool:
+    pattern = "".join(
+        re.escape(literal) + ("" if name is None else ".+")
+        for literal, name, _, _ in Formatter().parse(template)
+    )
+    return re.fullmatch(pattern, reason) is not None
+
+
+def test_every_reason_is_a_published_template_and_every_template_is_used() -> None:
+    """A translation recognises reasons by `REASONS`: none may be worded outside it."""
+    for _, reason in REJECTED:
+        assert any(_fits(template, reason) for template in REASONS.values()), reason
+    used = {code for code, text in REASONS.items() for _, r in REJECTED if _fits(text, r)}
+    assert used == set(REASONS)
 
 
 def test_series_matches_every_table_row() -> None:

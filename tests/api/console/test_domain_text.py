@@ -1,0 +1,328 @@
+"""The domain's English reasons worded for the page: every reason the domain produces today is
+recognised (its Russian has no English word but the allowed names and the user's own value),
+and the English page shows the domain's text unchanged."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.console.campaign_form import defaults, read_form
+from api.console.domain_text import RULES, explain
+from api.console.i18n import Translator
+from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file
+from campaigns.idle import ACCOUNT_REFUSED_PREFIX
+from campaigns.importlimits import ImportRefused, Limits
+from campaigns.matching import match_event
+from campaigns.rowchecks import check_rows
+from campaigns.spec import CampaignSettings
+from campaigns.templates import TemplateError, check, render
+from dialer.telecom import numbers
+from dialer.telecom.dtmf import DtmfActionType
+from dialer.telecom.events import MttEvent, parse_body
+from dialer.telecom.number_columns import normalize_series
+from dialer.telecom.numbers import InvalidNumber, normalize
+from dialer.telecom.voice import Emotion, Lang, VoiceName
+from tests.campaigns.files import xlsx_bytes
+from tests.dialer.telecom.test_numbers import REJECTED
+from tests.factories import campaign_body
+
+RU, EN = Translator("ru"), Translator("en")
+LOCALES = Path(__file__).resolve().parents[3] / "api" / "console" / "locales"
+ALLOWED = {"sb-api", "MTT", "IANA", "CSV", "XLSX", "UTF-8", "JSON", "DTMF", "ISO", "http"}
+ALLOWED |= {"https", "Europe", "Moscow", "CRM", "xls"}
+CODES = [*Lang, *VoiceName, *Emotion, *DtmfActionType, *PHONE_NAMES]
+"""Values the user types as they are: the page names them verbatim."""
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_TEXT = pd.StringDtype("pyarrow")
+_JSON = "application/json"
+
+
+def latin_words(text: str, *quoted: str) -> set[str]:
+    """English words in `text` once the user's own values and the typed codes are cut out."""
+    cut = {*quoted, *(repr(q) for q in quoted), *CODES} - {""}
+    for value in sorted(cut, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return set(_WORD.findall(text)) - ALLOWED
+
+
+MESSY: list[object] = [raw for raw, _ in REJECTED]
+"""The number tests' table of every way a number is refused."""
+
+
+def test_every_number_reason_reads_in_russian_and_stays_english_in_english() -> None:
+    _, reasons = normalize_series(pd.Series(MESSY, dtype=object))
+
+    for value, reason in zip(MESSY, reasons, strict=True):
+        assert isinstance(reason, str), value
+        assert explain(reason, EN) == reason
+        worded = explain(reason, RU)
+        assert worded != reason, reason
+        assert not latin_words(worded, str(value)), (reason, worded)
+
+
+@pytest.mark.parametrize(
+    ("value", "russian"),
+    [
+        ("123456", "слишком короткий: 6 цифр (нужно 11)"),
+        ("1234", "слишком короткий: 4 цифры (нужно 11)"),
+        ("+7 916 123 45 67 1", "слишком длинный: 12 цифр (нужно 11)"),
+        ("abc", "не номер телефона"),
+        ("79!61234567", "лишний символ '!'"),
+    ],
+)
+def test_a_number_reason_keeps_its_figures(value: str, russian: str) -> None:
+    with pytest.raises(InvalidNumber) as refused:
+        normalize(value)
+
+    assert explain(refused.value.reason, RU) == russian
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (1, "1 цифра"),
+        (2, "2 цифры"),
+        (5, "5 цифр"),
+        (11, "11 цифр"),
+        (12, "12 цифр"),
+        (21, "21 цифра"),
+        (22, "22 цифры"),
+        (111, "111 цифр"),
+    ],
+)
+def test_a_count_takes_its_russian_plural(count: int, words: str) -> None:
+    reason = numbers.REASONS["too_long"].format(digits=count)
+
+    assert explain(reason, RU) == f"слишком длинный: {words} (нужно 11)"
+
+
+def _frame(**columns: list[str]) -> pd.DataFrame:
+    size = len(next(iter(columns.values())))
+    return pd.DataFrame(columns, dtype=_TEXT, index=range(2, 2 + size))
+
+
+def _row_cases() -> Iterator[tuple[pd.DataFrame, str]]:
+    good = "79161234567"
+    yield _frame(phone=[good, "12"], timezone=["Europe/Nowhere", "Asia/Omsk"]), "Привет"
+    for column, value in (("voice_name", "robot"), ("emotion", "angry"), ("speed_speech", "9")):
+        yield _frame(phone=[good], **{column: [value]}), "Привет"
+    yield _frame(phone=[good], имя=["Анна"], text=["Привет {фамилия}"]), "Привет"
+    yield _frame(phone=[good], имя=["Анна"], text=["Привет {"]), "Привет"
+    yield _frame(phone=[good], имя=[""]), "{имя}"
+    yield _frame(phone=[good], text=[""]), ""
+
+
+@pytest.mark.parametrize(("frame", "message"), list(_row_cases()))
+def test_every_row_reason_reads_in_russian(frame: pd.DataFrame, message: str) -> None:
+    checked = check_rows(frame, message=message, default_timezone="Europe/Moscow")
+
+    assert checked.rejected
+    for rejection in checked.rejected:
+        assert explain(rejection.reason, EN) == rejection.reason
+        worded = explain(rejection.reason, RU)
+        assert worded != rejection.reason
+        assert not latin_words(worded, rejection.value), (rejection.reason, worded)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message", "phone_column"),
+    [
+        (_frame(phone=["79161234567"]), "Привет, {имя}!", None),
+        (_frame(phone=["79161234567"]), "Привет {", None),
+        (_frame(tel=["79161234567"]), "Привет", None),
+        (_frame(tel=["79161234567"]), "Привет", "телефон2"),
+    ],
+)
+def test_a_refused_import_reads_in_russian(
+    frame: pd.DataFrame, message: str, phone_column: str | None
+) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        check_rows(
+            frame, message=message, default_timezone="Europe/Moscow", phone_column=phone_column
+        )
+
+    worded = explain(refused.value.message, RU)
+    assert worded != refused.value.message
+    assert not latin_words(worded, "tel", "phone", "телефон2", "имя"), worded
+
+
+BAD_FILES: list[tuple[bytes, dict[str, Any]]] = [
+    (b"", {}),
+    (b"\xd0\xcf\x11\xe0" + b"\0" * 100, {}),
+    (b"phone;name\n79161234567;a\n", {"limits": Limits(max_bytes=10)}),
+    (b"a;b;c;d;e\n1;2;3;4;5\n", {"limits": Limits(max_columns=3)}),
+    (b"a;" * 3000 + b"z\n1\n" + b"x" * SAMPLE_BYTES, {"limits": Limits(max_columns=3)}),
+    (b"x" * (SAMPLE_BYTES + 10) + b"\n1\n", {}),
+    (b"phone;name\n1;a\n2;b\n3;c\n", {"limits": Limits(max_rows=1)}),
+    (b"phone;Phone\n1;2\n", {}),
+    (b"phone;name\n1;2\n", {"delimiter": "ab"}),
+    (b"phone;name\n1;2\n", {"encoding": "nope"}),
+    (b"phone;name\n1;2\n", {"encoding": "base64"}),
+    (xlsx_bytes([["1", "2"]], header=("", "")), {}),
+    (b'phone;name\n"1;2\n3', {}),
+]
+
+
+@pytest.mark.parametrize(("data", "options"), BAD_FILES)
+def test_every_refused_file_reads_in_russian(data: bytes, options: dict[str, Any]) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        read_file(data, **options)
+    message = refused.value.message
+
+    assert explain(message, EN) == message
+    worded = explain(message, RU)
+    assert worded != message
+    parser_words = message.partition("CSV: ")[2]  # pandas' own words, quoted like MTT's
+    assert not latin_words(worded, "Phone", "ab", "nope", "base64", parser_words), worded
+
+
+@pytest.mark.parametrize("template", ["Привет {", "Привет }", "Привет { }", "{a}{b}"])
+def test_every_template_error_reads_in_russian(template: str) -> None:
+    with pytest.raises(TemplateError) as refused:
+        check(template, [])
+    error = str(refused.value)
+
+    assert explain(error, EN) == error
+    assert not latin_words(explain(error, RU), "a", "b"), explain(error, RU)
+
+
+def test_a_missing_value_reads_in_russian() -> None:
+    with pytest.raises(TemplateError) as refused:
+        render("{имя}", {})
+
+    assert explain(str(refused.value), RU) == "нет значения для {имя}"
+
+
+BAD_BODIES: list[dict[str, Any]] = [
+    {"name": ""},
+    {"name": "x" * 201},
+    {"message": "  "},
+    {"message": "Привет {"},
+    {"a_number": "123"},
+    {"voice": {"lang": "xx"}},
+    {"voice": {"voice_name": "robot"}},
+    {"voice": {"emotion": "angry"}},
+    {"voice": {"speed": "9"}},
+    {"voice": {"lang": "tr-TR"}, "dtmf": []},
+    {"dtmf": [{"digit": 0, "action": "notify"}]},
+    {"dtmf": [{"digit": 1, "action": "call"}]},
+    {"dtmf": [{"digit": 1, "action": "transfer", "number": "12"}]},
+    {"dtmf": [{"digit": 1, "action": "transfer"}]},
+    {"dtmf": [{"digit": 1, "action": "notify", "number": "74997090111"}]},
+    {"dtmf": [{"digit": 1, "action": "notify"}, {"digit": 1, "action": "opt_out"}]},
+    {"dtmf": [{"digit": d, "action": "notify"} for d in range(1, 10)] * 2},
+    {"schedule": {"timezone": "Mars/Base"}},
+    {"schedule": {"workdays": ["8", "22:00"]}},
+    {"schedule": {"workdays": ["08:00", "25:00"]}},
+    {"schedule": {"workdays": ["22:00", "08:00"]}},
+    {"schedule": {"weekends": "09:00"}},
+    {"schedule": {"start_at": "2026-12-07T10:00+03:00", "end_at": "2026-12-07T09:00+03:00"}},
+    {"schedule": {"start_at": 1765000000}},
+    {"max_attempts": 0},
+    {"max_attempts": 21},
+    {"max_attempts": "три"},
+    {"redial": {"busy": [-60]}},
+    {"crm_callback_url": "ftp://x"},
+]
+
+
+@pytest.mark.parametrize("fields", BAD_BODIES)
+def test_every_settings_error_reads_in_russian(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CampaignSettings.model_validate(campaign_body(**fields))
+
+    for problem in refused.value.errors():
+        english = problem["msg"].removeprefix("Value error, ")
+        assert explain(problem, EN) == english
+        worded = explain(problem, RU)
+        assert worded != english, english
+        assert not latin_words(worded, json.dumps(fields), str(problem["input"])), worded
+
+
+def _form(**fields: str) -> FormData:
+    values = {k: v for k, v in defaults().values.items() if isinstance(v, str)}
+    return FormData([*(values | {"name": "Заказы", "message": "Привет"} | fields).items()])
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "russian"),
+    [
+        ({"start_at": "вчера"}, "start_at", "'вчера' — не дата и время"),
+        ({"redial_busy": "скоро"}, "redial_busy", "минуты через запятую"),
+        ({"name": ""}, "name", "заполните поле"),
+        ({"max_attempts": "0"}, "max_attempts", "не меньше 1"),
+        (
+            {"workdays_from": "25:00"},
+            "workdays_from",
+            "'25:00' — не время суток (от 00:00 до 24:00)",
+        ),
+    ],
+)
+def test_the_forms_own_errors_read_in_russian(
+    fields: dict[str, str], field: str, russian: str
+) -> None:
+    shown, _ = read_form(_form(**fields))
+
+    assert explain(shown.errors[field], RU) == russian
+
+
+def test_service_reasons_keep_mtts_words_quoted() -> None:
+    refused = f"{ACCOUNT_REFUSED_PREFIX}: 403 Forbidden: balance"
+
+    assert (
+        explain(refused, RU) == "МТТ (sb-api) отказал в доступе к аккаунту: 403 Forbidden: balance"
+    )
+    assert explain(refused, EN) == refused
+
+
+def _event(number: str, call_id: str) -> MttEvent:
+    record = {"date_time": "2026-11-25-12-01-00", "id": "7", "event": f"o_{number}"}
+    (parsed,) = parse_body(json.dumps(record | {"CallID": call_id}).encode(), _JSON, {}).events
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("event", "russian"),
+    [
+        (_event("79161234567", "b2"), "идентификатор звонка b2 не совпадает с a1"),
+        (_event("79169999999", "a1"), "номер 79169999999 не совпадает с набранным 79161234567"),
+    ],
+)
+def test_a_webhook_conflict_reads_in_russian(event: MttEvent, russian: str) -> None:
+    verdict = match_event(event, call_id="a1", number="79161234567")
+
+    assert verdict.reason is not None
+    assert explain(verdict.reason, RU) == russian
+    assert explain(verdict.reason, EN) == verdict.reason
+
+
+@pytest.mark.parametrize("text", ["something new from sb-api", "", "x: y"])
+def test_an_unknown_text_is_shown_as_the_domain_wrote_it(text: str) -> None:
+    assert explain(text, RU) == text
+    assert explain(None, RU) == ""
+
+
+def test_a_prefixed_reason_keeps_its_prefix() -> None:
+    phone = "+7 916"
+    with pytest.raises(InvalidNumber) as refused:
+        normalize(phone)
+
+    assert explain(f"{phone}: phone: {refused.value.reason}", RU) == (
+        "+7 916: номер: слишком короткий: 4 цифры (нужно 11)"
+    )
+
+
+def test_the_english_catalogue_words_each_template_as_the_domain_does() -> None:
+    en = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
+
+    for name, template in RULES:
+        assert en[f"domain.{name}"] == template, name
