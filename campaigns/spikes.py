@@ -23,6 +23,7 @@ from dialer.settings import Settings
 from dialer.telecom.causes import Category
 
 __all__ = [
+    "REASON",
     "REASON_PREFIX",
     "Finished",
     "Spike",
@@ -33,6 +34,11 @@ __all__ = [
 
 REASON_PREFIX: Final = "network failures"
 """How the campaign's `status_reason` begins when a spike paused it (`campaigns.idle` reads it)."""
+REASON: Final = (
+    REASON_PREFIX
+    + ": {network} of the last {calls} calls ({causes}); check MTT's route, then resume"
+)
+"""The whole `status_reason`, in English as every API text is (the console words it)."""
 SHOWN_CAUSES: Final = 3
 """The commonest causes a reason names."""
 _REASON = re.compile(rf"^{REASON_PREFIX}: (\d+) of the last (\d+) calls \(([^)]*)\)")
@@ -70,11 +76,8 @@ class Spike:
 
     @property
     def reason(self) -> str:
-        """The campaign's `status_reason`, in English as every API text is."""
-        return (
-            f"{REASON_PREFIX}: {self.network} of the last {self.calls} calls "
-            f"({_causes(self.causes)}); check MTT's route, then resume"
-        )
+        """The campaign's `status_reason`."""
+        return REASON.format(network=self.network, calls=self.calls, causes=_causes(self.causes))
 
 
 def network_spike(

@@ -26,7 +26,7 @@ from jinja2.runtime import Context
 
 from api.console import campaign_form
 from api.console.i18n import Translator
-from campaigns import idle, rowchecks, spec, templates
+from campaigns import idle, rowchecks, spec, spikes, templates
 from dialer.telecom import numbers
 
 __all__ = ["DOMAIN_LANG", "RULES", "explain", "jinja_filter"]
@@ -65,6 +65,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("form.not_a_moment", campaign_form.NOT_A_MOMENT),
     ("form.minutes", campaign_form.MINUTES),
     ("status.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
+    ("status.network_spike", spikes.REASON),
     # The modules below keep their wording inline; tests/api/console/test_domain_text.py drives
     # them and fails when a text here no longer fits theirs.
     ("dtmf.digit", "digit {value} must be a whole number from 1 to 9"),

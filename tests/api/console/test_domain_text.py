@@ -24,6 +24,7 @@ from campaigns.importlimits import ImportRefused, Limits
 from campaigns.matching import match_event
 from campaigns.rowchecks import check_rows
 from campaigns.spec import CampaignSettings
+from campaigns.spikes import Spike
 from campaigns.templates import TemplateError, check, render
 from dialer.telecom import numbers
 from dialer.telecom.dtmf import DtmfActionType
@@ -282,6 +283,16 @@ def test_service_reasons_keep_mtts_words_quoted() -> None:
         explain(refused, RU) == "МТТ (sb-api) отказал в доступе к аккаунту: 403 Forbidden: balance"
     )
     assert explain(refused, EN) == refused
+
+
+def test_a_network_spike_pause_reads_in_russian() -> None:
+    reason = Spike(network=14, calls=20, causes=((38, 9), (41, 5))).reason
+
+    assert explain(reason, RU, "status.") == (
+        "сбои в сети: 14 из последних 20 звонков (причины Q.850: 38 ×9, 41 ×5); "
+        "проверьте маршрут МТТ, затем продолжите кампанию"
+    )
+    assert explain(reason, EN, "status.") == reason
 
 
 def _event(number: str, call_id: str) -> MttEvent:
