@@ -80,7 +80,8 @@ class FormValues:
     """Form field → the form's own text, or pydantic's details (the page words them)."""
 
 
-def defaults() -> FormValues:
+def defaults(zone: str = DEFAULT_TIMEZONE) -> FormValues:
+    """`zone`: the service's DIALER_DEFAULT_TIMEZONE."""
     voice = Voice()
     values: dict[str, Any] = {
         "name": "",
@@ -90,7 +91,7 @@ def defaults() -> FormValues:
         "voice_emotion": voice.emotion.value,
         "voice_speed": f"{voice.speed:g}",
         "a_number": "",
-        "timezone": DEFAULT_TIMEZONE,
+        "timezone": zone,
         "start_at": "",
         "end_at": "",
         "workdays_from": "08:00",
@@ -109,11 +110,15 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def read_form(form: FormData) -> tuple[FormValues, CampaignSettings | None]:
-    """The form as shown back, and the settings when every field is valid."""
-    shown = defaults()
+def read_form(
+    form: FormData, zone: str = DEFAULT_TIMEZONE
+) -> tuple[FormValues, CampaignSettings | None]:
+    """The form as shown back, and the settings when every field is valid; `zone` for a form
+    that names none."""
+    shown = defaults(zone)
     for name in shown.values:
         shown.values[name] = _text(form, name)
+    shown.values["timezone"] = shown.values["timezone"] or zone
     shown.values["holidays"] = form.get("holidays") is not None
     digits, actions, numbers = (
         form.getlist(f"dtmf_{part}") for part in ("digit", "action", "number")
@@ -144,7 +149,7 @@ def read_form(form: FormData) -> tuple[FormValues, CampaignSettings | None]:
             if r["digit"] or r["action"] or r["number"]
         ],
         "schedule": {
-            "timezone": shown.values["timezone"] or DEFAULT_TIMEZONE,
+            "timezone": shown.values["timezone"],
             "workdays": [shown.values["workdays_from"], shown.values["workdays_to"]],
             "weekends": [shown.values["weekends_from"], shown.values["weekends_to"]],
             "holidays": shown.values["holidays"],
@@ -169,7 +174,7 @@ def _moment(values: dict[str, Any], name: str, errors: dict[str, str | ErrorDeta
     if not text:
         return None
     try:
-        zone = ZoneInfo(values["timezone"] or DEFAULT_TIMEZONE)
+        zone = ZoneInfo(values["timezone"])
         return datetime.fromisoformat(text).replace(tzinfo=zone).isoformat()
     except (ValueError, ZoneInfoNotFoundError):
         errors[name] = NOT_A_MOMENT.format(value=repr(text))

@@ -58,18 +58,21 @@ async def _preview(upload: Upload, phone_column: str) -> FilePreview:
 
 
 def _context(form: FormValues, **extra: Any) -> dict[str, Any]:
+    zone = form.values["timezone"]
     return {
         "form": form,
         "choices": CHOICES,
-        "timezones": TIMEZONES,
+        "timezones": TIMEZONES if zone in TIMEZONES else (zone, *TIMEZONES),
         "redial_shown": [c.value for c in REDIAL_SHOWN],
         **extra,
     }
 
 
 @router.get("/campaigns/new")
-async def new_campaign(request: Request) -> Response:
-    return page(request, "new_campaign.html", _context(defaults()))
+async def new_campaign(request: Request, resources: ResourcesDep) -> Response:
+    return page(
+        request, "new_campaign.html", _context(defaults(resources.settings.default_timezone))
+    )
 
 
 async def _file_context(
@@ -100,7 +103,8 @@ async def file_preview(request: Request, identity: Signed, resources: ResourcesD
         context = await _file_context(identity.user_id, resources, form)
     if request.headers.get("HX-Request"):
         return page(request, "_file_preview.html", context | {"oob": True})
-    return page(request, "new_campaign.html", _context(defaults(), **context))
+    zone = resources.settings.default_timezone
+    return page(request, "new_campaign.html", _context(defaults(zone), **context))
 
 
 @router.post("/campaigns/new/message")
@@ -125,7 +129,7 @@ async def message_preview(request: Request, identity: Signed, resources: Resourc
 @router.post("/campaigns/new")
 async def create(request: Request, identity: Signed, resources: ResourcesDep) -> Response:
     form = await request.form()
-    shown, settings = read_form(form)
+    shown, settings = read_form(form, resources.settings.default_timezone)
     file_context = await _file_context(identity.user_id, resources, form)
     context = _context(shown, **file_context)
     upload: Upload | None = file_context.get("upload")

@@ -54,7 +54,7 @@ def _spec(body: dict[str, Any], phone: str, variables: dict[str, str]) -> CallSp
 async def place(request: Request, identity: Signed, resources: ResourcesDep) -> Response:
     form = await request.form()
     phone = str(form.get("test_phone") or "").strip()
-    shown, settings = read_form(form)
+    shown, settings = read_form(form, resources.settings.default_timezone)
     if settings is None:
         return page(
             request, "_test_call.html", {"problem": "test.fix_form", "errors": shown.errors}
