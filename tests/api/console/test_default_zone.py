@@ -24,7 +24,7 @@ def api_settings(api_settings: Settings, request: pytest.FixtureRequest) -> Sett
 def _selected_zone(html: str) -> str:
     select_tag = re.search(r'<select id="timezone".*?</select>', html, re.DOTALL)
     assert select_tag is not None
-    chosen = re.findall(r'<option value="([^"]+)" selected>', select_tag.group(0))
+    chosen: list[str] = re.findall(r'<option value="([^"]+)" selected>', select_tag.group(0))
     assert len(chosen) == 1, chosen
     return chosen[0]
 
