@@ -132,6 +132,10 @@ class CampaignOut(_Out):
     max_concurrent: int
     priority: int
     redial: dict[str, list[int]]
+    min_listen_seconds: int | None = Field(
+        description="answered calls shorter than this are hung_up (redialed), longer listened; "
+        "null: the service's DIALER_MIN_LISTEN_SECONDS"
+    )
     crm_callback_url: str | None
     crm_callback_secret_set: bool = Field(description="whether a campaign callback secret is set")
     status: CampaignStatus

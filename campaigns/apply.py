@@ -233,8 +233,9 @@ def _hang_up(
         return None, False
     attempt.cause, attempt.duration, attempt.finished_at = cause, duration, now
     if not waiting:
+        policy = policy_of(campaign, base)
         attempt.category = classify(
-            cause, duration, min_listen_seconds=base.min_listen_seconds, mapping=base.categories
+            cause, duration, min_listen_seconds=policy.min_listen_seconds, mapping=policy.categories
         ).value
         return None, True
     settlement = settle_finished(

@@ -47,10 +47,17 @@ def opening_for(campaign: Campaign, window: CallingWindow, timezone: str) -> Nex
 
 
 def policy_of(campaign: Campaign, base: RedialPolicy) -> RedialPolicy:
-    """The service-wide policy with the campaign's attempt cap and delay overrides (over its
-    purpose's defaults)."""
+    """The service-wide policy with the campaign's attempt cap, delay overrides (over its
+    purpose's defaults) and listening threshold: every classification of the campaign's calls
+    goes through it, so none uses the service's threshold in place of the campaign's."""
     redial = redial_overrides(campaign.purpose, campaign.redial)
-    return _policy(_Same(base), campaign.max_attempts, json.dumps(redial))
+    min_listen = campaign.min_listen_seconds
+    return _policy(
+        _Same(base),
+        campaign.max_attempts,
+        json.dumps(redial),
+        base.min_listen_seconds if min_listen is None else min_listen,
+    )
 
 
 # Every hangup needs its campaign's window and policy, and thousands of events share a few
@@ -62,8 +69,11 @@ def _window(schedule: str, timezone: str) -> CallingWindow:
 
 
 @lru_cache(maxsize=256)
-def _policy(base: _Same[RedialPolicy], max_attempts: int, redial: str) -> RedialPolicy:
-    return replace(base.value, max_attempts=max_attempts).with_overrides(json.loads(redial))
+def _policy(
+    base: _Same[RedialPolicy], max_attempts: int, redial: str, min_listen_seconds: int
+) -> RedialPolicy:
+    tuned = replace(base.value, max_attempts=max_attempts, min_listen_seconds=min_listen_seconds)
+    return tuned.with_overrides(json.loads(redial))
 
 
 _T = TypeVar("_T")

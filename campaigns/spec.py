@@ -142,6 +142,7 @@ ANumber = Annotated[
 MaxAttempts = Annotated[int, Field(ge=1, le=20)]
 MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
 Priority = Annotated[int, Field(ge=1, le=100)]
+MinListen = Annotated[int, Field(ge=0, le=3600)]
 Redial = Annotated[dict[str, list[StrictInt]], AfterValidator(_redial)]
 CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
 When = Annotated[AwareDatetime | None, BeforeValidator(_no_timestamp)]
@@ -200,6 +201,9 @@ class CampaignSettings(BaseModel):
     """Weight in the fair share of the global call limits."""
     redial: Redial = {}
     """Policy category → delays in seconds of its successive redials (docs/causes.md)."""
+    min_listen_seconds: MinListen | None = None
+    """An answered call shorter than this is hung_up (redialed by `redial.hung_up`), not
+    listened; null: the service's DIALER_MIN_LISTEN_SECONDS."""
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     """HMAC key of this campaign's CRM callbacks (the global one when unset)."""
@@ -287,6 +291,7 @@ class CampaignPatch(BaseModel):
     max_concurrent: MaxConcurrent | None = None
     priority: Priority | None = None
     redial: dict[str, list[StrictInt] | None] | None = None
+    min_listen_seconds: MinListen | None = None
     crm_callback_url: CallbackUrl = None
     crm_callback_secret: SecretStr | None = None
     caps: Caps | None = None
@@ -376,6 +381,7 @@ def row_values(settings: CampaignSettings) -> dict[str, Any]:
         "max_concurrent": settings.max_concurrent,
         "priority": settings.priority,
         "redial": settings.redial,
+        "min_listen_seconds": settings.min_listen_seconds,
         "crm_callback_url": settings.crm_callback_url,
         "crm_callback_secret": None if secret is None else secret.get_secret_value(),
     }
@@ -402,6 +408,7 @@ def settings_of(campaign: Campaign) -> CampaignSettings:
         max_concurrent=campaign.max_concurrent,
         priority=campaign.priority,
         redial=campaign.redial,
+        min_listen_seconds=campaign.min_listen_seconds,
         crm_callback_url=campaign.crm_callback_url,
         crm_callback_secret=(
             None

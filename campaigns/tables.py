@@ -112,6 +112,9 @@ class Campaign(Base):
     """debt_collection: interactions per number (230-FZ art. 7); the law's values when null."""
     # network spikes (campaigns.spikes): how often the service paused it, for /metrics
     network_pauses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # per-campaign listening threshold (campaigns.policy): DIALER_MIN_LISTEN_SECONDS when null
+    min_listen_seconds: Mapped[int | None] = mapped_column(Integer)
+    """An answered call shorter than this is hung_up (redialed), not listened."""
 
 
 class Place(Base):

@@ -3,7 +3,8 @@ of the REST API (`CampaignSettings`), errors named by form field.
 
 Validation is the contract's own (`campaigns.spec`): this module only maps form names to body
 fields and back. Redial delays are shown and typed in minutes, stored in seconds; only
-categories that differ from the defaults become overrides.
+categories that differ from the defaults become overrides. Likewise the listening threshold:
+the form shows the service's, and only another value becomes the campaign's own.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from starlette.datastructures import FormData
 from campaigns.spec import DEFAULT_TIMEZONE, CampaignSettings
 from dialer.telecom.causes import Category
 from dialer.telecom.dtmf import DtmfActionType
-from dialer.telecom.redial import DEFAULT_RULES
+from dialer.telecom.redial import DEFAULT_RULES, RedialPolicy
 from dialer.telecom.voice import Emotion, Lang, Voice, VoiceName
 
 __all__ = [
     "MINUTES",
+    "MIN_LISTEN",
     "NOT_A_MOMENT",
     "REDIAL_SHOWN",
     "TIMEZONES",
@@ -56,6 +58,8 @@ TIMEZONES: Final = (
     "Asia/Kamchatka",
 )
 DTMF_ROWS: Final = 3
+MIN_LISTEN: Final = RedialPolicy().min_listen_seconds
+"""The service's threshold when the caller names none (DIALER_MIN_LISTEN_SECONDS' default)."""
 NOT_A_MOMENT: Final = "{value} is not a date and time"
 MINUTES: Final = "minutes, separated by commas"
 CHOICES: Final = {
@@ -80,8 +84,8 @@ class FormValues:
     """Form field → the form's own text, or pydantic's details (the page words them)."""
 
 
-def defaults(zone: str = DEFAULT_TIMEZONE) -> FormValues:
-    """`zone`: the service's DIALER_DEFAULT_TIMEZONE."""
+def defaults(zone: str = DEFAULT_TIMEZONE, min_listen: int = MIN_LISTEN) -> FormValues:
+    """`zone`, `min_listen`: the service's DIALER_DEFAULT_TIMEZONE, DIALER_MIN_LISTEN_SECONDS."""
     voice = Voice()
     values: dict[str, Any] = {
         "name": "",
@@ -100,6 +104,7 @@ def defaults(zone: str = DEFAULT_TIMEZONE) -> FormValues:
         "weekends_to": "20:00",
         "holidays": True,
         "max_attempts": "3",
+        "min_listen_seconds": str(min_listen),
         **{f"redial_{c.value}": _minutes(DEFAULT_RULES[c].delays) for c in REDIAL_SHOWN},
     }
     return FormValues(values, [{"digit": "", "action": "", "number": ""}] * DTMF_ROWS)
@@ -111,11 +116,11 @@ def _text(form: FormData, name: str) -> str:
 
 
 def read_form(
-    form: FormData, zone: str = DEFAULT_TIMEZONE
+    form: FormData, zone: str = DEFAULT_TIMEZONE, min_listen: int = MIN_LISTEN
 ) -> tuple[FormValues, CampaignSettings | None]:
     """The form as shown back, and the settings when every field is valid; `zone` for a form
-    that names none."""
-    shown = defaults(zone)
+    that names none, `min_listen` the service's threshold (kept as the campaign's none)."""
+    shown = defaults(zone, min_listen)
     for name in shown.values:
         shown.values[name] = _text(form, name)
     shown.values["timezone"] = shown.values["timezone"] or zone
@@ -158,6 +163,7 @@ def read_form(
         },
         "max_attempts": shown.values["max_attempts"] or "3",
         "redial": _redial(shown.values, errors),
+        "min_listen_seconds": _own(shown.values["min_listen_seconds"], str(min_listen)),
     }
     try:
         settings = CampaignSettings.model_validate(body)
@@ -166,6 +172,11 @@ def read_form(
             errors.setdefault(_field(problem["loc"]), problem)
         return shown, None
     return shown, None if errors else settings
+
+
+def _own(text: str, service: str) -> str | None:
+    """The campaign's own value of a field the service defaults: None when left as the service's."""
+    return None if text in ("", service) else text
 
 
 def _moment(values: dict[str, Any], name: str, errors: dict[str, str | ErrorDetails]) -> str | None:

@@ -70,9 +70,9 @@ def _context(form: FormValues, **extra: Any) -> dict[str, Any]:
 
 @router.get("/campaigns/new")
 async def new_campaign(request: Request, resources: ResourcesDep) -> Response:
-    return page(
-        request, "new_campaign.html", _context(defaults(resources.settings.default_timezone))
-    )
+    settings = resources.settings
+    shown = defaults(settings.default_timezone, settings.min_listen_seconds)
+    return page(request, "new_campaign.html", _context(shown))
 
 
 async def _file_context(
@@ -103,8 +103,9 @@ async def file_preview(request: Request, identity: Signed, resources: ResourcesD
         context = await _file_context(identity.user_id, resources, form)
     if request.headers.get("HX-Request"):
         return page(request, "_file_preview.html", context | {"oob": True})
-    zone = resources.settings.default_timezone
-    return page(request, "new_campaign.html", _context(defaults(zone), **context))
+    settings = resources.settings
+    shown = defaults(settings.default_timezone, settings.min_listen_seconds)
+    return page(request, "new_campaign.html", _context(shown, **context))
 
 
 @router.post("/campaigns/new/message")
@@ -129,7 +130,8 @@ async def message_preview(request: Request, identity: Signed, resources: Resourc
 @router.post("/campaigns/new")
 async def create(request: Request, identity: Signed, resources: ResourcesDep) -> Response:
     form = await request.form()
-    shown, settings = read_form(form, resources.settings.default_timezone)
+    service = resources.settings
+    shown, settings = read_form(form, service.default_timezone, service.min_listen_seconds)
     file_context = await _file_context(identity.user_id, resources, form)
     context = _context(shown, **file_context)
     upload: Upload | None = file_context.get("upload")

@@ -54,7 +54,8 @@ def _spec(body: dict[str, Any], phone: str, variables: dict[str, str]) -> CallSp
 async def place(request: Request, identity: Signed, resources: ResourcesDep) -> Response:
     form = await request.form()
     phone = str(form.get("test_phone") or "").strip()
-    shown, settings = read_form(form, resources.settings.default_timezone)
+    service = resources.settings
+    shown, settings = read_form(form, service.default_timezone, service.min_listen_seconds)
     if settings is None:
         return page(
             request, "_test_call.html", {"problem": "test.fix_form", "errors": shown.errors}

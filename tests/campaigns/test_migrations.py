@@ -38,15 +38,15 @@ async def _sync(url: str, fn: Any) -> Any:
         await engine.dispose()
 
 
-def test_one_head_named_0007() -> None:
-    assert ScriptDirectory.from_config(alembic_config()).get_heads() == ["0007"]
+def test_one_head_named_0008() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == ["0008"]
 
 
 async def test_upgrade_builds_exactly_the_metadata(empty_db_url: str) -> None:
     await upgrade(empty_db_url)
 
     assert await _sync(empty_db_url, _diffs) == []
-    assert await _sync(empty_db_url, _revision) == "0007"
+    assert await _sync(empty_db_url, _revision) == "0008"
 
 
 async def test_migrated_fixture_database_matches_the_metadata(db_url: str) -> None:
@@ -57,7 +57,7 @@ async def test_upgrade_again_changes_nothing(empty_db_url: str) -> None:
     await upgrade(empty_db_url)
     await upgrade(empty_db_url)
 
-    assert await _sync(empty_db_url, _revision) == "0007"
+    assert await _sync(empty_db_url, _revision) == "0008"
     assert await _sync(empty_db_url, _diffs) == []
 
 
