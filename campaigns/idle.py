@@ -43,7 +43,7 @@ class IdleCode(StrEnum):
     """The service paused it: MTT refused the account; `detail` is MTT's words."""
     NETWORK_SPIKE = "network_spike"
     """The service paused it: most recent calls failed in MTT's network (campaigns.spikes);
-    `detail` is the counts and causes ("14/20: 38 ×9, 41 ×5")."""
+    `detail` is the counts and causes (campaigns.spikes.SUMMARY)."""
     PAUSED_BY_SERVICE = "paused_by_service"
     """The service paused it for another reason, in `detail`."""
     COMPLETED = "completed"

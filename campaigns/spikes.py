@@ -25,6 +25,7 @@ from dialer.telecom.causes import Category
 __all__ = [
     "REASON",
     "REASON_PREFIX",
+    "SUMMARY",
     "Finished",
     "Spike",
     "SpikeRule",
@@ -39,6 +40,8 @@ REASON: Final = (
     + ": {network} of the last {calls} calls ({causes}); check MTT's route, then resume"
 )
 """The whole `status_reason`, in English as every API text is (the console words it)."""
+SUMMARY: Final = "{network} of {calls} calls, causes {causes}"
+"""The counts and causes of a spike's reason, for the page that words the rest."""
 SHOWN_CAUSES: Final = 3
 """The commonest causes a reason names."""
 _REASON = re.compile(rf"^{REASON_PREFIX}: (\d+) of the last (\d+) calls \(([^)]*)\)")
@@ -107,13 +110,13 @@ def network_spike(
 
 
 def summary_of(reason: str | None) -> str | None:
-    """The language-free part of a spike's reason ("14/20: 38 ×9, 41 ×5") for the console,
-    which words the rest; None when the reason is not a spike's."""
+    """The counts and causes of a spike's reason ("14 of 20 calls, causes 38 ×9, 41 ×5") for
+    the console, which words the rest; None when the reason is not a spike's."""
     match = _REASON.match(reason or "")
     if match is None:
         return None
     network, calls, causes = match.groups()
-    return f"{network}/{calls}: {causes}"
+    return SUMMARY.format(network=network, calls=calls, causes=causes)
 
 
 def _causes(causes: Iterable[tuple[int, int]]) -> str:

@@ -66,6 +66,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("form.minutes", campaign_form.MINUTES),
     ("status.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
     ("status.network_spike", spikes.REASON),
+    ("status.network_summary", spikes.SUMMARY),
     # The modules below keep their wording inline; tests/api/console/test_domain_text.py drives
     # them and fails when a text here no longer fits theirs.
     ("dtmf.digit", "digit {value} must be a whole number from 1 to 9"),

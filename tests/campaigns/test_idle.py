@@ -39,7 +39,7 @@ EVENING = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
             },
             DUE,
             T0,
-            Idle(IdleCode.NETWORK_SPIKE, detail="14/20: 38 ×9, 41 ×5"),
+            Idle(IdleCode.NETWORK_SPIKE, detail="14 of 20 calls, causes 38 ×9, 41 ×5"),
         ),
         (
             {"status": "paused", "status_reason": "paused by API"},

@@ -181,6 +181,6 @@ def test_the_reason_names_counts_and_causes_and_reads_back() -> None:
     assert spike.reason == (
         "network failures: 14 of the last 20 calls (38 ×9, 41 ×5); check MTT's route, then resume"
     )
-    assert summary_of(spike.reason) == "14/20: 38 ×9, 41 ×5"
+    assert summary_of(spike.reason) == "14 of 20 calls, causes 38 ×9, 41 ×5"
     assert summary_of("sb-api refused the account: 403") is None
     assert summary_of(None) is None

@@ -24,7 +24,7 @@ from campaigns.importlimits import ImportRefused, Limits
 from campaigns.matching import match_event
 from campaigns.rowchecks import check_rows
 from campaigns.spec import CampaignSettings
-from campaigns.spikes import Spike
+from campaigns.spikes import Spike, summary_of
 from campaigns.templates import TemplateError, check, render
 from dialer.telecom import numbers
 from dialer.telecom.dtmf import DtmfActionType
@@ -293,6 +293,9 @@ def test_a_network_spike_pause_reads_in_russian() -> None:
         "проверьте маршрут МТТ, затем продолжите кампанию"
     )
     assert explain(reason, EN, "status.") == reason
+    summary = summary_of(reason)
+    assert explain(summary, RU, "status.") == "14 из 20 звонков, причины Q.850: 38 ×9, 41 ×5"
+    assert explain(summary, EN, "status.") == "14 of 20 calls, causes 38 ×9, 41 ×5"
 
 
 def _event(number: str, call_id: str) -> MttEvent:

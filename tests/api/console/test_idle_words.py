@@ -23,12 +23,12 @@ def test_every_idle_code_has_a_sentence(lang: str, code: IdleCode) -> None:
 @pytest.mark.parametrize(
     ("lang", "begins", "asks"),
     [
-        ("ru", "большинство последних звонков оборвалось в сети МТТ", "проверьте маршрут МТТ"),
-        ("en", "most recent calls failed in MTT's network", "check MTT's route"),
+        ("ru", "большинство последних звонков оборвалось в сети МТТ", "Проверьте маршрут МТТ"),
+        ("en", "most recent calls failed in MTT's network", "Check MTT's route"),
     ],
 )
 def test_a_network_spike_says_what_to_check(lang: str, begins: str, asks: str) -> None:
-    idle = Idle(IdleCode.NETWORK_SPIKE, detail="14/20: 38 ×9, 41 ×5")
+    idle = Idle(IdleCode.NETWORK_SPIKE, detail="14 of 20 calls, causes 38 ×9, 41 ×5")
     sentence = idle_words(Translator(lang), idle, "Europe/Moscow")
     assert sentence is not None
     assert sentence.startswith(begins)
