@@ -26,7 +26,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
-from campaigns.importlimits import ImportRefused, Limits
+from campaigns.importlimits import REFUSALS, ImportRefused, Limits
 
 __all__ = ["cell_text", "read_first_sheet"]
 
@@ -121,7 +121,9 @@ def _checked_sheet(book: Workbook, limits: Limits) -> ReadOnlyWorksheet:
             f"columns; the limit is {limits.max_columns}: delete the empty ones or save as CSV",
         )
     if (sheet.max_row or 0) - 1 > limits.max_rows:
-        raise ImportRefused("too_many_rows", f"file has more than {limits.max_rows} rows")
+        raise ImportRefused(
+            "too_many_rows", REFUSALS["too_many_rows"].format(limit=limits.max_rows)
+        )
     return sheet
 
 
@@ -161,9 +163,8 @@ def _rows(
                 if element.tag == _ROW:
                     number = _row_number(element.get("r"), number)
                     if number - 1 > limits.max_rows:
-                        raise ImportRefused(
-                            "too_many_rows", f"file has more than {limits.max_rows} rows"
-                        )
+                        too_many = REFUSALS["too_many_rows"].format(limit=limits.max_rows)
+                        raise ImportRefused("too_many_rows", too_many)
                     parser.row_counter, parser.col_counter, cells = number, 0, []
                 continue
             open_elements.pop()
