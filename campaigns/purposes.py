@@ -34,6 +34,8 @@ __all__ = [
     "HOLIDAYS_AS_WEEKENDS",
     "LAW_CONVERSATIONS",
     "LAW_DAYS_OFF",
+    "LAW_PART_3",
+    "LAW_PART_5",
     "LAW_VOICE_MESSAGES",
     "LAW_WORKDAYS",
     "TRANSACTIONAL_REDIAL",
@@ -102,8 +104,8 @@ def _at_most(limit: int, source: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-_PART_3 = "230-FZ art. 7 part 3 p. 3"
-_PART_5 = "230-FZ art. 7 part 5"
+LAW_PART_3: Final = "230-FZ art. 7 part 3 p. 3"
+LAW_PART_5: Final = "230-FZ art. 7 part 5"
 
 
 _TALKS, _MESSAGES = LAW_CONVERSATIONS, LAW_VOICE_MESSAGES
@@ -115,9 +117,9 @@ class Conversations(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    day: Annotated[int, Field(ge=1), _at_most(_TALKS[0], _PART_3)] = _TALKS[0]
-    week: Annotated[int, Field(ge=1), _at_most(_TALKS[1], _PART_3)] = _TALKS[1]
-    month: Annotated[int, Field(ge=1), _at_most(_TALKS[2], _PART_3)] = _TALKS[2]
+    day: Annotated[int, Field(ge=1), _at_most(_TALKS[0], LAW_PART_3)] = _TALKS[0]
+    week: Annotated[int, Field(ge=1), _at_most(_TALKS[1], LAW_PART_3)] = _TALKS[1]
+    month: Annotated[int, Field(ge=1), _at_most(_TALKS[2], LAW_PART_3)] = _TALKS[2]
 
 
 class VoiceMessages(BaseModel):
@@ -125,9 +127,9 @@ class VoiceMessages(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    day: Annotated[int, Field(ge=1), _at_most(_MESSAGES[0], _PART_5)] = _MESSAGES[0]
-    week: Annotated[int, Field(ge=1), _at_most(_MESSAGES[1], _PART_5)] = _MESSAGES[1]
-    month: Annotated[int, Field(ge=1), _at_most(_MESSAGES[2], _PART_5)] = _MESSAGES[2]
+    day: Annotated[int, Field(ge=1), _at_most(_MESSAGES[0], LAW_PART_5)] = _MESSAGES[0]
+    week: Annotated[int, Field(ge=1), _at_most(_MESSAGES[1], LAW_PART_5)] = _MESSAGES[1]
+    month: Annotated[int, Field(ge=1), _at_most(_MESSAGES[2], LAW_PART_5)] = _MESSAGES[2]
 
 
 class Caps(BaseModel):
