@@ -33,6 +33,15 @@ REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
         "bad_delimiter": "delimiter must be one character, got {value}",
         "unknown_encoding": "unknown encoding {name}",
         "not_text_encoding": "{name} is not a text encoding",
+        "xlsx_unopenable": "cannot open the XLSX: {detail}",
+        "xlsx_unreadable": "cannot read the XLSX: {detail}",
+        "xlsx_too_large": "the XLSX unpacks to {size} bytes; the limit is {limit} bytes",
+        "no_worksheet": "the file has no worksheet",
+        "wide_sheet": (
+            "the sheet's used range {range} spans {count} columns; the limit is {limit}: "
+            "delete the empty ones or save as CSV"
+        ),
+        "wide_row": "row {row} has a cell in column {column}; the limit is {limit} columns",
     }
 )
 """The readers' (CSV, XLSX, encodings) refusals by a stable name, formatted from these templates

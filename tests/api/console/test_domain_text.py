@@ -26,7 +26,7 @@ from campaigns.errors import CampaignError
 from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file, read_head
 from campaigns.idle import ACCOUNT_REFUSED_PREFIX
 from campaigns.importer import ImportReport
-from campaigns.importlimits import ImportRefused, Limits
+from campaigns.importlimits import REFUSALS, ImportRefused, Limits
 from campaigns.matching import match_event
 from campaigns.purposes import Purpose
 from campaigns.rowchecks import check_rows
@@ -180,6 +180,9 @@ BAD_FILES: list[tuple[bytes, dict[str, Any]]] = [
     (b"phone;name\n1;2\n", {"encoding": "base64"}),
     (xlsx_bytes([["1", "2"]], header=("", "")), {}),
     (b'phone;name\n"1;2\n3', {}),
+    (b"PK\x03\x04 not a zip", {}),
+    (xlsx_bytes([["1", "2", "3"]], header=("a", "b", "c")), {"limits": Limits(max_columns=2)}),
+    (xlsx_bytes([["1"]], header=("a",)), {"limits": Limits(max_unzipped_bytes=10)}),
 ]
 
 
@@ -192,8 +195,9 @@ def test_every_refused_file_reads_in_russian(data: bytes, options: dict[str, Any
     assert explain(message, EN) == message
     worded = explain(message, RU)
     assert worded != message
-    parser_words = message.partition("CSV: ")[2]  # pandas' own words, quoted like MTT's
-    assert not latin_words(worded, "Phone", "ab", "nope", "base64", parser_words), worded
+    _, _, parser_words = message.partition("CSV: " if "CSV: " in message else "XLSX: ")
+    # pandas' and zipfile's own words, quoted like MTT's
+    assert not latin_words(worded, "Phone", "ab", "nope", "base64", "A1:C2", parser_words), worded
 
 
 @pytest.mark.parametrize("template", ["Привет {", "Привет }", "Привет { }", "{a}{b}"])
@@ -490,3 +494,11 @@ def test_a_sheet_without_a_header_read_in_part_reads_in_russian(tmp_path: Path) 
         read_head(path)
 
     assert explain(refused.value.message, RU) == "на первом листе нет строки заголовков"
+
+
+def test_a_row_wider_than_its_sheet_says_reads_in_russian() -> None:
+    refusal = REFUSALS["wide_row"].format(row=7, column=300, limit=256)
+
+    assert explain(refusal, RU) == (
+        "в строке 7 есть ячейка в столбце 300, а столбцов можно не больше 256"
+    )
