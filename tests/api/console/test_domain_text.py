@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from api.console.campaign_form import defaults, read_form
 from api.console.domain_text import RULES, explain
 from api.console.i18n import Translator
-from campaigns import launch, store
+from campaigns import launch, store, users
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
 from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file, read_head
@@ -40,6 +40,7 @@ from dialer.telecom.events import EventParseError, MttEvent, parse_body
 from dialer.telecom.number_columns import normalize_series
 from dialer.telecom.numbers import InvalidNumber, normalize
 from dialer.telecom.voice import Emotion, Lang, VoiceName
+from tests.api.console.support import add_user
 from tests.campaigns.files import xlsx_bytes
 from tests.db_fixtures import insert_campaign
 from tests.dialer.telecom.test_numbers import REJECTED
@@ -502,3 +503,39 @@ def test_a_row_wider_than_its_sheet_says_reads_in_russian() -> None:
     assert explain(refusal, RU) == (
         "в строке 7 есть ячейка в столбце 300, а столбцов можно не больше 256"
     )
+
+
+async def _add_anna_twice(sessions: Sessions) -> None:
+    await add_user(sessions)
+    await add_user(sessions)
+
+
+async def _find_boris(sessions: Sessions) -> None:
+    async with sessions() as session:
+        await users.get(session, "boris")
+
+
+async def _add_a_bad_login(sessions: Sessions) -> None:
+    await add_user(sessions, login="-anna")
+
+
+@pytest.mark.parametrize(
+    ("action", "russian"),
+    [
+        (_add_anna_twice, "пользователь 'anna' уже есть"),
+        (_find_boris, "пользователя 'boris' нет"),
+        (
+            _add_a_bad_login,
+            "логин: от 1 до 64 символов — латинские буквы, цифры и . _ @ -, "
+            "в начале буква или цифра",
+        ),
+    ],
+)
+async def test_a_refused_user_reads_in_russian(
+    sessions: Sessions, action: Callable[[Sessions], Awaitable[None]], russian: str
+) -> None:
+    with pytest.raises(CampaignError) as refused:
+        await action(sessions)
+
+    assert explain(refused.value.message, RU) == russian
+    assert explain(refused.value.message, EN) == refused.value.message
