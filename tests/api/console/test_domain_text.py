@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from api.console.campaign_form import defaults, read_form
 from api.console.domain_text import RULES, explain
 from api.console.i18n import Translator
-from campaigns import launch, store, users
+from campaigns import contacts, launch, store, users
 from campaigns.db import write_transaction
 from campaigns.errors import CampaignError
 from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file, read_head
@@ -451,6 +451,26 @@ async def _start(sessions: Sessions, campaign_id: int) -> None:
         await store.start(session, campaign_id, now=T0)
 
 
+async def _launch(sessions: Sessions, campaign_id: int) -> None:
+    async with write_transaction(sessions) as session:
+        await launch.start(session, campaign_id, now=T0, default_a_number=None)
+
+
+async def _open(sessions: Sessions, campaign_id: int) -> None:
+    async with sessions() as session:
+        await launch.get_campaign(session, campaign_id)
+
+
+async def _open_the_next(sessions: Sessions, campaign_id: int) -> None:
+    await _open(sessions, campaign_id + 1)
+
+
+async def _open_a_contact(sessions: Sessions, campaign_id: int) -> None:
+    async with sessions() as session:
+        await contacts.get_contact(session, campaign_id)
+
+
+@pytest.mark.any_db
 @pytest.mark.parametrize(
     ("campaign", "action", "russian"),
     [
@@ -470,6 +490,10 @@ async def _start(sessions: Sessions, campaign_id: int) -> None:
             "кампания {id} закончилась 2026-11-25T08:00:00+00:00: "
             "чтобы запустить, перенесите дату окончания",
         ),
+        ({"status": "draft"}, _launch, "в кампании {id} нет контактов: добавьте их перед запуском"),
+        ({"kind": "call"}, _open, "кампании {id} нет: это тестовый звонок"),
+        ({}, _open_the_next, "кампании {next} нет"),
+        ({}, _open_a_contact, "контакта {id} нет"),
     ],
 )
 async def test_a_rarely_seen_campaign_refusal_reads_in_russian(
@@ -484,7 +508,7 @@ async def test_a_rarely_seen_campaign_refusal_reads_in_russian(
         await action(sessions, campaign_id)
     refusal = refused.value.message
 
-    assert explain(refusal, RU) == russian.format(id=campaign_id)
+    assert explain(refusal, RU) == russian.format(id=campaign_id, next=campaign_id + 1)
     assert explain(refusal, EN) == refusal
 
 
@@ -519,6 +543,7 @@ async def _add_a_bad_login(sessions: Sessions) -> None:
     await add_user(sessions, login="-anna")
 
 
+@pytest.mark.any_db
 @pytest.mark.parametrize(
     ("action", "russian"),
     [
