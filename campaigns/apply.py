@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, defer
@@ -41,6 +42,7 @@ from dialer.telecom.redial import RedialPolicy
 
 __all__ = [
     "ANSWERED",
+    "OPT_OUT",
     "AppliedEvent",
     "CallRows",
     "apply_event",
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 
 ANSWERED = frozenset({Category.LISTENED, Category.HUNG_UP})
 """Categories of a call the callee picked up: its duration is what they listened to."""
+OPT_OUT: Final = "DTMF {digit} opt-out in campaign {id}"
+"""The do-not-call reason of a callee who pressed the menu's opt-out digit."""
 MAX_DIGITS = 32
 """Size of the `dtmf` columns; digits past it are dropped (no menu has that many choices)."""
 NUMBER_DIGITS = 11
@@ -320,7 +324,7 @@ def _notify(session: Session, event: MttEvent, call: CallRows, now: datetime) ->
             attempt.phone,
             source=DncSource.DTMF,
             now=now,
-            reason=f"DTMF {digit} opt-out in campaign {campaign.id}",
+            reason=OPT_OUT.format(digit=digit, id=campaign.id),
         )
     return digit
 

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from campaigns.errors import Invalid, NotFound
+from campaigns.errors import NO_CAMPAIGN, Invalid, NotFound
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
 from campaigns.states import CampaignKind, ContactStatus, Outcome
 from campaigns.tables import Attempt, Campaign, Contact, Event
 
 __all__ = [
+    "NO_CONTACT",
+    "NO_DIGITS",
     "ContactHistory",
     "after_prefix",
     "call_contact",
@@ -30,6 +32,9 @@ __all__ = [
 ]
 
 NATIONAL_DIGITS = 10
+# The refusals, formatted from these templates (the console recognises them by them).
+NO_CONTACT: Final = "contact {id} does not exist"
+NO_DIGITS: Final = "no digits to search for in {value}"
 """Digits of a Russian number without its country code."""
 PREFIX_DIGITS = 4
 """Digits from which a search typed as a whole number's start is a prefix search."""
@@ -53,7 +58,7 @@ async def has_any(session: AsyncSession, campaign_id: int) -> bool:
 async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
     contact = await session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"contact {contact_id} does not exist")
+        raise NotFound(NO_CONTACT.format(id=contact_id))
     return contact
 
 
@@ -88,7 +93,7 @@ async def list_contacts(
     if outcome is not None:
         query = query.where(Contact.outcome == _member(Outcome, "outcome", outcome))
     if await session.get(Campaign, campaign_id) is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     rows = (await session.execute(query)).scalars().all()
     if number is not None:
         return make_page(rows, limit, lambda contact: contact.phone)
@@ -191,5 +196,5 @@ def number_prefix(query: str, *, field: str = "prefix") -> str:
 def _digits(query: str, field: str) -> str:
     digits = "".join(char for char in query if char.isascii() and char.isdigit())
     if not digits:
-        raise Invalid(field, f"no digits to search for in {query!r}")
+        raise Invalid(field, NO_DIGITS.format(value=repr(query)))
     return digits

@@ -25,7 +25,7 @@ from typing import Final
 
 import numpy as np
 
-from campaigns.importlimits import ImportRefused
+from campaigns.importlimits import REFUSALS, ImportRefused
 
 __all__ = [
     "ascii_compatible",
@@ -158,9 +158,11 @@ def checked_encoding(name: str, data: bytes) -> str:
     try:
         info = codecs.lookup(name.strip())
     except (LookupError, ValueError):
-        raise ImportRefused("bad_encoding", f"unknown encoding {name!r}") from None
+        unknown = REFUSALS["unknown_encoding"].format(name=repr(name))
+        raise ImportRefused("bad_encoding", unknown) from None
     if not getattr(info, "_is_text_encoding", True):
-        raise ImportRefused("bad_encoding", f"{name!r} is not a text encoding")
+        not_text = REFUSALS["not_text_encoding"].format(name=repr(name))
+        raise ImportRefused("bad_encoding", not_text)
     if info.name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     return info.name

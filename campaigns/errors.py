@@ -6,7 +6,10 @@ any JSON-able specifics (the field, the current state).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
+
+NO_CAMPAIGN: Final = "campaign {id} does not exist"
+"""Every module that looks a campaign up refuses a missing one in these words."""
 
 
 class CampaignError(Exception):

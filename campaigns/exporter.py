@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
-from campaigns.errors import Invalid, NotFound
+from campaigns.errors import NO_CAMPAIGN, Invalid, NotFound
 from campaigns.tables import Attempt, Campaign, Contact, Place
 from campaigns.waiting import WaitingReasons
 from campaigns.workbook import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, write_workbook
@@ -107,7 +107,7 @@ async def export_contacts(
     async with sessions() as session:
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     reasons = WaitingReasons(campaign, now or datetime.now(UTC), balance_low=balance_low)
     calls = (
         select(Attempt.contact_id, func.aggregate_strings(Attempt.call_id, " ").label("ids"))
@@ -278,7 +278,7 @@ async def _scope(session: AsyncSession, campaign_id: int) -> _Scope:
         )
     ).one_or_none()
     if found is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     recorded, created_at = found
     span = select(func.min(Contact.id), func.max(Contact.id))
     low, high = (await session.execute(span.where(Contact.campaign_id == campaign_id))).one()

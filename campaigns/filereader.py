@@ -32,7 +32,7 @@ from campaigns.encodings import (
     detect_single_byte,
     refuse_undecodable,
 )
-from campaigns.importlimits import ImportRefused, Limits
+from campaigns.importlimits import REFUSALS, ImportRefused, Limits
 from campaigns.xlsxreader import cell_text, read_first_rows, read_first_sheet
 
 __all__ = [
@@ -81,19 +81,16 @@ def read_file(
     limits = limits or Limits()
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size > limits.max_bytes:
-        raise ImportRefused(
-            "file_too_large", f"file is {size} bytes; the limit is {limits.max_bytes} bytes"
-        )
+        too_large = REFUSALS["too_large"].format(size=size, limit=limits.max_bytes)
+        raise ImportRefused("file_too_large", too_large)
     name = (filename or (source.name if isinstance(source, Path) else "")).lower()
     data = source if isinstance(source, bytes) else source.read_bytes()
     if not data.strip():
-        raise ImportRefused("empty_file", "file is empty")
+        raise ImportRefused("empty_file", REFUSALS["empty"])
     if data.startswith(_ZIP_MAGIC) or name.endswith(_XLSX_SUFFIXES):
         return _read_xlsx(data, limits)
     if data.startswith(_OLE_MAGIC):
-        raise ImportRefused(
-            "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
-        )
+        raise ImportRefused("unsupported_format", REFUSALS["old_xls"])
     return _read_csv(data, delimiter, encoding, limits)
 
 
@@ -130,7 +127,9 @@ def _read_csv(data: bytes, delimiter: str | None, encoding: str | None, limits: 
     if delimiter is None:
         delimiter = detect_delimiter(sample)
     elif len(delimiter) != 1 or delimiter in _NOT_DELIMITERS:
-        raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
+        raise ImportRefused(
+            "bad_delimiter", REFUSALS["bad_delimiter"].format(value=repr(delimiter))
+        )
     # pandas would rename a repeated header ("a.1"); read it ourselves to refuse repeats
     header = _header(sample, delimiter, len(data) <= SAMPLE_BYTES, limits.max_columns)
     frame = _parse_csv(data, parse_as, delimiter, limits.max_rows)
@@ -154,17 +153,15 @@ def _header(sample: str, delimiter: str, whole: bool, max_columns: int) -> list[
     try:
         header = next(reader, [])
         if len(header) > max_columns:
+            wide = REFUSALS["many_columns" if whole else "many_columns_more"]
             raise ImportRefused(
-                "too_many_columns",
-                f"the header row has {len(header)}{'' if whole else ' or more'} columns; "
-                f"the limit is {max_columns}",
+                "too_many_columns", wide.format(count=len(header), limit=max_columns)
             )
         if not whole and next(reader, None) is None:
-            raise ImportRefused(
-                "header_too_long", f"the header row is longer than {SAMPLE_BYTES // 1024} KiB"
-            )
+            long = REFUSALS["long_header"].format(size=SAMPLE_BYTES // 1024)
+            raise ImportRefused("header_too_long", long)
     except csv.Error as error:
-        raise ImportRefused("unreadable", f"cannot parse the CSV header: {error}") from None
+        raise ImportRefused("unreadable", REFUSALS["bad_header"].format(detail=error)) from None
     return header
 
 
@@ -207,9 +204,9 @@ def _parse_csv(data: bytes, encoding: str, delimiter: str, max_rows: int) -> pd.
     except UnicodeDecodeError:
         return None
     except pd.errors.EmptyDataError:
-        raise ImportRefused("empty_file", "file has no header row") from None
+        raise ImportRefused("empty_file", REFUSALS["no_header"]) from None
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as error:
-        raise ImportRefused("unreadable", f"cannot parse the CSV: {error}") from None
+        raise ImportRefused("unreadable", REFUSALS["unreadable"].format(detail=error)) from None
 
 
 def _has_blank_lines(data: bytes) -> bool:
@@ -220,7 +217,7 @@ def _has_blank_lines(data: bytes) -> bool:
 def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
     header, rows = read_first_sheet(data, limits)
     if not any(name.strip() for name in header):
-        raise ImportRefused("empty_file", "the first sheet has no header row: names go in row 1")
+        raise ImportRefused("empty_file", REFUSALS["sheet_no_header_hint"])
     width = max(len(header), max(map(len, rows), default=0))
     header.extend([""] * (width - len(header)))
     for row in rows:
@@ -233,7 +230,7 @@ def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
 def _tidy(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     """Named unique columns, blank rows and blank unnamed columns dropped, index = row number."""
     if len(frame) > max_rows:
-        raise ImportRefused("too_many_rows", f"file has more than {max_rows} rows")
+        raise ImportRefused("too_many_rows", REFUSALS["too_many_rows"].format(limit=max_rows))
     frame = frame.fillna("")
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     names = [str(name).strip() for name in frame.columns]
@@ -247,7 +244,8 @@ def _tidy(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     seen: set[str] = set()
     for name in names:
         if name.casefold() in seen:
-            raise ImportRefused("duplicate_column", f"column {name!r} appears more than once")
+            repeated = REFUSALS["duplicate_column"].format(name=repr(name))
+            raise ImportRefused("duplicate_column", repeated)
         seen.add(name.casefold())
     frame.columns = pd.Index(names)
     blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, frame.index)
@@ -322,13 +320,11 @@ def read_head(
     with path.open("rb") as handle:
         data = handle.read(HEAD_BYTES)
     if not data.strip():
-        raise ImportRefused("empty_file", "file is empty")
+        raise ImportRefused("empty_file", REFUSALS["empty"])
     if data.startswith(_ZIP_MAGIC) or path.name.lower().endswith(_XLSX_SUFFIXES):
         return _head_xlsx(path, rows, limits or Limits())
     if data.startswith(_OLE_MAGIC):
-        raise ImportRefused(
-            "unsupported_format", "old binary .xls is not supported: save the file as XLSX or CSV"
-        )
+        raise ImportRefused("unsupported_format", REFUSALS["old_xls"])
     size = path.stat().st_size
     complete = size <= len(data)
     if not complete:
@@ -339,11 +335,13 @@ def read_head(
     if delimiter is None:
         delimiter = detect_delimiter(text)
     elif len(delimiter) != 1:
-        raise ImportRefused("bad_delimiter", f"delimiter must be one character, got {delimiter!r}")
+        raise ImportRefused(
+            "bad_delimiter", REFUSALS["bad_delimiter"].format(value=repr(delimiter))
+        )
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     records = list(reader if complete else islice(reader, 2 * rows + 1))
     if not records:
-        raise ImportRefused("empty_file", "file has no header row")
+        raise ImportRefused("empty_file", REFUSALS["no_header"])
     header, body = records[0], records[1:]
     sheet = Sheet(_head_frame(header, body, rows), "csv", encoding, delimiter)
     if complete:
@@ -375,7 +373,7 @@ def _head_frame(header: list[str], body: list[list[str]], rows: int) -> pd.DataF
 def _head_xlsx(path: Path, rows: int, limits: Limits) -> Head:
     header, body, total = read_first_rows(path.read_bytes(), limits, rows)
     if not header:
-        raise ImportRefused("empty_file", "the first sheet has no header row")
+        raise ImportRefused("empty_file", REFUSALS["sheet_no_header"])
     width = len(header)
     body = [[*row[:width], *[""] * (width - len(row))] for row in body]
     return Head(Sheet(_head_frame(header, body, rows), "xlsx"), total, total <= len(body))

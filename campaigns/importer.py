@@ -26,7 +26,7 @@ from sqlalchemy.sql import ColumnElement
 
 from campaigns import dnc
 from campaigns.db import write_transaction
-from campaigns.errors import NotFound
+from campaigns.errors import NO_CAMPAIGN, NotFound
 from campaigns.filereader import ImportRefused, Limits, contacts_frame, read_file
 from campaigns.places import place_ids
 from campaigns.rowchecks import Checked, Rejection, Zoning, check_rows
@@ -134,7 +134,7 @@ async def _campaign(
             )
         ).one_or_none()
     if found is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     return found.message, found.timezone
 
 

@@ -6,11 +6,46 @@ unreadable or oversized upload with one 422 shape, naming the reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
 
 from campaigns.errors import CampaignError
 
-__all__ = ["ImportRefused", "Limits"]
+__all__ = ["REFUSALS", "ImportRefused", "Limits"]
+
+REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "too_large": "file is {size} bytes; the limit is {limit} bytes",
+        "empty": "file is empty",
+        "no_header": "file has no header row",
+        "sheet_no_header_hint": "the first sheet has no header row: names go in row 1",
+        "sheet_no_header": "the first sheet has no header row",
+        "old_xls": "old binary .xls is not supported: save the file as XLSX or CSV",
+        "many_columns_more": "the header row has {count} or more columns; the limit is {limit}",
+        "many_columns": "the header row has {count} columns; the limit is {limit}",
+        "long_header": "the header row is longer than {size} KiB",
+        "bad_header": "cannot parse the CSV header: {detail}",
+        "unreadable": "cannot parse the CSV: {detail}",
+        "too_many_rows": "file has more than {limit} rows",
+        "duplicate_column": "column {name} appears more than once",
+        "bad_delimiter": "delimiter must be one character, got {value}",
+        "unknown_encoding": "unknown encoding {name}",
+        "not_text_encoding": "{name} is not a text encoding",
+        "xlsx_unopenable": "cannot open the XLSX: {detail}",
+        "xlsx_unreadable": "cannot read the XLSX: {detail}",
+        "xlsx_too_large": "the XLSX unpacks to {size} bytes; the limit is {limit} bytes",
+        "no_worksheet": "the file has no worksheet",
+        "wide_sheet": (
+            "the sheet's used range {range} spans {count} columns; the limit is {limit}: "
+            "delete the empty ones or save as CSV"
+        ),
+        "wide_row": "row {row} has a cell in column {column}; the limit is {limit} columns",
+    }
+)
+"""The readers' (CSV, XLSX, encodings) refusals by a stable name, formatted from these templates
+so a translation recognises them; a template that another one fits is listed after it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Integer, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.apply import ANSWERED
-from campaigns.errors import Invalid, NotFound
+from campaigns.errors import NO_CAMPAIGN, Invalid, NotFound
 from campaigns.states import ContactStatus
 from campaigns.stats import CampaignStats, campaign_stats
 from campaigns.tables import Attempt, Campaign, Contact
@@ -226,5 +226,5 @@ def _epoch(session: AsyncSession, column: Any) -> ColumnElement[int]:
 async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     return campaign

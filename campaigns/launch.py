@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +30,26 @@ from campaigns.states import CampaignKind, CampaignStatus
 from campaigns.store import Action
 from campaigns.tables import Campaign
 
-__all__ = ["act", "add_contacts", "create_filled", "get_campaign", "patch", "start"]
+__all__ = [
+    "CANCELLED_BY",
+    "IS_A_CALL",
+    "NO_CONTACTS",
+    "NO_MORE_CONTACTS",
+    "PAUSED_BY",
+    "act",
+    "add_contacts",
+    "create_filled",
+    "get_campaign",
+    "patch",
+    "start",
+]
+
+# The refusals and reasons, formatted from these templates (the console recognises them).
+IS_A_CALL: Final = "campaign {id} does not exist (it is a call: /v1/calls)"
+NO_MORE_CONTACTS: Final = "campaign {id} is {status}: it takes no more contacts"
+NO_CONTACTS: Final = "campaign {id} has no contacts: add some before starting"
+PAUSED_BY: Final = "paused by {who}"
+CANCELLED_BY: Final = "cancelled by {who}"
 
 Fill = Callable[[int], Awaitable[ImportReport]]
 """Imports contacts into the new campaign of this id."""
@@ -39,7 +59,7 @@ async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
     """A campaign of kind campaign: a single call's id is not found here."""
     campaign = await store.get(session, campaign_id)
     if campaign.kind != CampaignKind.CAMPAIGN:
-        raise NotFound(f"campaign {campaign_id} does not exist (it is a call: /v1/calls)")
+        raise NotFound(IS_A_CALL.format(id=campaign_id))
     return campaign
 
 
@@ -96,7 +116,7 @@ async def add_contacts(
         campaign = await get_campaign(session, campaign_id)
     if campaign.status in store.FINAL:
         raise IllegalTransition(
-            f"campaign {campaign_id} is {campaign.status}: it takes no more contacts",
+            NO_MORE_CONTACTS.format(id=campaign_id, status=campaign.status),
             details={"status": campaign.status},
         )
     return await fill(campaign_id)
@@ -108,7 +128,7 @@ async def start(
     """Draft → running (or scheduled), inside `write_transaction`."""
     campaign = await get_campaign(session, campaign_id)
     if campaign.status == CampaignStatus.DRAFT and not await contacts.has_any(session, campaign_id):
-        raise Conflict(f"campaign {campaign_id} has no contacts: add some before starting")
+        raise Conflict(NO_CONTACTS.format(id=campaign_id))
     check_a_number(settings_of(campaign), default_a_number)
     return await store.start(session, campaign_id, now=now)
 
@@ -127,7 +147,7 @@ async def act(
         return await start(session, campaign_id, now=now, default_a_number=default_a_number)
     await get_campaign(session, campaign_id)
     if action is Action.PAUSE:
-        return await store.pause(session, campaign_id, now=now, reason=f"paused by {by}")
+        return await store.pause(session, campaign_id, now=now, reason=PAUSED_BY.format(who=by))
     if action is Action.RESUME:
         return await store.resume(session, campaign_id, now=now)
-    return await store.cancel(session, campaign_id, now=now, reason=f"cancelled by {by}")
+    return await store.cancel(session, campaign_id, now=now, reason=CANCELLED_BY.format(who=by))

@@ -23,7 +23,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import idle, insights
-from campaigns.errors import NotFound
+from campaigns.errors import NO_CAMPAIGN, NotFound
 from campaigns.tables import Campaign
 
 __all__ = ["LivePages", "LiveView", "live_view"]
@@ -62,7 +62,7 @@ async def live_view(
     gate is closed (campaigns.balance)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     figures = await insights.figures(session, campaign_id, now=now)
     backlog = await idle.backlog(session, campaign_id, figures.stats, now=now)
     return LiveView(

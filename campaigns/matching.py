@@ -20,10 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from dialer.telecom.events import Leg, MttEvent
 
-__all__ = ["MATCHED", "MatchStatus", "Verdict", "match_event"]
+__all__ = ["MATCHED", "OTHER_CALL_ID", "OTHER_NUMBER", "MatchStatus", "Verdict", "match_event"]
+
+# A conflict's reason, formatted from these templates (the console recognises them by them).
+OTHER_CALL_ID: Final = "CallID {heard} is not the attempt's {dialled}"
+OTHER_NUMBER: Final = "number {heard} is not the attempt's {dialled}"
 
 
 class MatchStatus(StrEnum):
@@ -48,11 +53,11 @@ MATCHED = Verdict(MatchStatus.MATCHED)
 def match_event(event: MttEvent, *, call_id: str | None, number: str) -> Verdict:
     """The verdict on `event` for an attempt that dialled `number` and knows `call_id`."""
     if call_id and event.call_id and event.call_id.lower() != call_id.lower():
-        return Verdict(
-            MatchStatus.CONFLICT, f"CallID {event.call_id} is not the attempt's {call_id}"
-        )
+        reason = OTHER_CALL_ID.format(heard=event.call_id, dialled=call_id)
+        return Verdict(MatchStatus.CONFLICT, reason)
     if event.leg is Leg.CALLEE and not _same_subscriber(event.number, number):
-        return Verdict(MatchStatus.CONFLICT, f"number {event.number} is not the attempt's {number}")
+        reason = OTHER_NUMBER.format(heard=event.number, dialled=number)
+        return Verdict(MatchStatus.CONFLICT, reason)
     return MATCHED
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -29,11 +29,17 @@ from campaigns.windows import DailySpan
 from dialer.telecom.causes import Category
 
 __all__ = [
+    "ABOVE_CAP",
+    "CAPS_FOR_DEBT_ONLY",
+    "HOLIDAYS_AS_WEEKENDS",
     "LAW_CONVERSATIONS",
     "LAW_DAYS_OFF",
+    "LAW_PART_3",
+    "LAW_PART_5",
     "LAW_VOICE_MESSAGES",
     "LAW_WORKDAYS",
     "TRANSACTIONAL_REDIAL",
+    "WIDER_THAN_LAW",
     "Caps",
     "Conversations",
     "Purpose",
@@ -41,6 +47,18 @@ __all__ = [
     "check_window",
     "redial_overrides",
 ]
+
+# The refusals, formatted from these templates (the console recognises them by them).
+ABOVE_CAP: Final = "at most {limit} under {source}, got {value}"
+WIDER_THAN_LAW: Final = (
+    "{field}: {span} is wider than 230-FZ art. 7 allows for debt collection "
+    "({allowed}, callee local time)"
+)
+HOLIDAYS_AS_WEEKENDS: Final = (
+    "schedule.holidays: debt collection must keep public holidays to the weekend "
+    "window (230-FZ art. 7)"
+)
+CAPS_FOR_DEBT_ONLY: Final = "caps apply to purpose debt_collection only, not {purpose}"
 
 _MINUTE = 60
 _HOUR = 60 * _MINUTE
@@ -80,14 +98,14 @@ LAW_VOICE_MESSAGES = (2, 4, 16)
 def _at_most(limit: int, source: str) -> AfterValidator:
     def check(value: int) -> int:
         if value > limit:
-            raise ValueError(f"at most {limit} under {source}, got {value}")
+            raise ValueError(ABOVE_CAP.format(limit=limit, source=source, value=value))
         return value
 
     return AfterValidator(check)
 
 
-_PART_3 = "230-FZ art. 7 part 3 p. 3"
-_PART_5 = "230-FZ art. 7 part 5"
+LAW_PART_3: Final = "230-FZ art. 7 part 3 p. 3"
+LAW_PART_5: Final = "230-FZ art. 7 part 5"
 
 
 _TALKS, _MESSAGES = LAW_CONVERSATIONS, LAW_VOICE_MESSAGES
@@ -99,9 +117,9 @@ class Conversations(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    day: Annotated[int, Field(ge=1), _at_most(_TALKS[0], _PART_3)] = _TALKS[0]
-    week: Annotated[int, Field(ge=1), _at_most(_TALKS[1], _PART_3)] = _TALKS[1]
-    month: Annotated[int, Field(ge=1), _at_most(_TALKS[2], _PART_3)] = _TALKS[2]
+    day: Annotated[int, Field(ge=1), _at_most(_TALKS[0], LAW_PART_3)] = _TALKS[0]
+    week: Annotated[int, Field(ge=1), _at_most(_TALKS[1], LAW_PART_3)] = _TALKS[1]
+    month: Annotated[int, Field(ge=1), _at_most(_TALKS[2], LAW_PART_3)] = _TALKS[2]
 
 
 class VoiceMessages(BaseModel):
@@ -109,9 +127,9 @@ class VoiceMessages(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    day: Annotated[int, Field(ge=1), _at_most(_MESSAGES[0], _PART_5)] = _MESSAGES[0]
-    week: Annotated[int, Field(ge=1), _at_most(_MESSAGES[1], _PART_5)] = _MESSAGES[1]
-    month: Annotated[int, Field(ge=1), _at_most(_MESSAGES[2], _PART_5)] = _MESSAGES[2]
+    day: Annotated[int, Field(ge=1), _at_most(_MESSAGES[0], LAW_PART_5)] = _MESSAGES[0]
+    week: Annotated[int, Field(ge=1), _at_most(_MESSAGES[1], LAW_PART_5)] = _MESSAGES[1]
+    month: Annotated[int, Field(ge=1), _at_most(_MESSAGES[2], LAW_PART_5)] = _MESSAGES[2]
 
 
 class Caps(BaseModel):
@@ -141,15 +159,10 @@ def check_window(workdays: DailySpan, weekends: DailySpan, holidays: bool) -> No
     ):
         if not span.empty and (span.start < law.start or span.end > law.end):
             allowed = "–".join(law.as_strings())
-            raise ValueError(
-                f"{field}: {'–'.join(span.as_strings())} is wider than 230-FZ art. 7 "
-                f"allows for debt collection ({allowed}, callee local time)"
-            )
+            wider = {"field": field, "span": "–".join(span.as_strings()), "allowed": allowed}
+            raise ValueError(WIDER_THAN_LAW.format(**wider))
     if not holidays:
-        raise ValueError(
-            "schedule.holidays: debt collection must keep public holidays to the weekend "
-            "window (230-FZ art. 7)"
-        )
+        raise ValueError(HOLIDAYS_AS_WEEKENDS)
 
 
 def redial_overrides(purpose: str, redial: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:

@@ -31,7 +31,7 @@ from pydantic import (
 
 from campaigns.callback_hosts import host_refusal
 from campaigns.errors import Invalid
-from campaigns.purposes import Caps, Purpose, check_window
+from campaigns.purposes import CAPS_FOR_DEBT_ONLY, Caps, Purpose, check_window
 from campaigns.tables import Campaign
 from campaigns.templates import TemplateError, parse
 from campaigns.windows import CallingWindow, DailySpan
@@ -227,7 +227,7 @@ class CampaignSettings(BaseModel):
     def _caps_for_debt(cls, caps: Caps | None, info: ValidationInfo) -> Caps | None:
         purpose = info.data.get("purpose")
         if caps is not None and purpose is not None and purpose is not Purpose.DEBT_COLLECTION:
-            raise ValueError(f"caps apply to purpose debt_collection only, not {purpose}")
+            raise ValueError(CAPS_FOR_DEBT_ONLY.format(purpose=purpose))
         return caps
 
     @field_validator("voice")

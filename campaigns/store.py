@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.contact_status import close_waiting
 from campaigns.db import ensure_writing
-from campaigns.errors import Conflict, IllegalTransition, NotFound
+from campaigns.errors import NO_CAMPAIGN, Conflict, IllegalTransition, NotFound
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
 from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values, settings_of
 from campaigns.states import CampaignKind, CampaignStatus, Outcome
@@ -29,8 +30,11 @@ from campaigns.tables import Campaign, Contact
 
 __all__ = [
     "ALLOWED",
+    "CANNOT",
     "EDITABLE",
+    "ENDED",
     "FINAL",
+    "PAUSE_TO_EDIT",
     "Action",
     "CampaignSummary",
     "activate_due",
@@ -48,6 +52,11 @@ __all__ = [
 ]
 
 S = CampaignStatus
+
+# The refusals, formatted from these templates (the console recognises them by them).
+CANNOT: Final = "campaign {id} is {status}: cannot {action} it"
+PAUSE_TO_EDIT: Final = "campaign {id} is {status}: pause it to edit"
+ENDED: Final = "campaign {id} ended at {end}: move schedule.end_at to start it"
 
 
 class Action(StrEnum):
@@ -131,7 +140,7 @@ async def create_once(
 async def get(session: AsyncSession, campaign_id: int) -> Campaign:
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     return campaign
 
 
@@ -181,7 +190,7 @@ async def patch(
     campaign = await _locked(session, campaign_id)
     if campaign.status not in EDITABLE:
         raise IllegalTransition(
-            f"campaign {campaign_id} is {campaign.status}: pause it to edit",
+            PAUSE_TO_EDIT.format(id=campaign_id, status=campaign.status),
             details={"status": campaign.status},
         )
     try:
@@ -254,8 +263,7 @@ async def activate_due(session: AsyncSession, *, now: datetime) -> list[int]:
 def _on_start(campaign: Campaign, now: datetime) -> CampaignStatus:
     if campaign.end_at is not None and campaign.end_at <= now:
         raise Conflict(
-            f"campaign {campaign.id} ended at {campaign.end_at.isoformat()}: "
-            "move schedule.end_at to start it",
+            ENDED.format(id=campaign.id, end=campaign.end_at.isoformat()),
             details={"field": "schedule.end_at"},
         )
     return status_on_start(campaign.start_at, now)
@@ -268,7 +276,7 @@ async def _locked(session: AsyncSession, campaign_id: int) -> Campaign:
     )
     campaign = found.scalar_one_or_none()
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(NO_CAMPAIGN.format(id=campaign_id))
     return campaign
 
 
@@ -285,7 +293,7 @@ async def _move(
     current = CampaignStatus(campaign.status)
     if current not in ALLOWED[action]:
         raise IllegalTransition(
-            f"campaign {campaign_id} is {current}: cannot {action} it",
+            CANNOT.format(id=campaign_id, status=current, action=action),
             details={"status": current.value, "action": action.value},
         )
     new = target(campaign)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ from dialer.telecom.redial import RedialPolicy
 __all__ = [
     "ABANDONED",
     "BATCH",
+    "END_PASSED",
     "LIVE",
     "ORPHAN_HORIZON",
     "Overdue",
@@ -47,6 +49,8 @@ __all__ = [
 BATCH = 500
 """Rows one step handles per sweep; the next sweep takes the rest."""
 ABANDONED = "abandoned before sending"
+END_PASSED: Final = "end_at passed"
+"""The reason of a campaign completed because its end_at passed."""
 LIVE = (AttemptState.ACCEPTED, AttemptState.ORIGINATED, AttemptState.UNKNOWN)
 """States of a call that may still be ringing: waiting for its final event."""
 ORPHAN_HORIZON = timedelta(days=1)
@@ -179,7 +183,7 @@ async def expire_ended(session: AsyncSession, now: datetime) -> list[int]:
         session,
         and_(Campaign.id.in_(ended), Campaign.status.in_(live)),
         now,
-        reason="end_at passed",
+        reason=END_PASSED,
     )
 
 

@@ -24,7 +24,12 @@ from campaigns.errors import Conflict, Invalid, NotFound
 from campaigns.tables import ConsoleUser
 
 __all__ = [
+    "BAD_LOGIN",
+    "LAST_ADMIN",
     "MIN_PASSWORD_CHARS",
+    "NO_USER",
+    "TOO_SHORT_OR_LONG",
+    "USER_EXISTS",
     "Role",
     "any_user",
     "create",
@@ -38,6 +43,14 @@ __all__ = [
 
 MIN_PASSWORD_CHARS: Final = 8
 MAX_PASSWORD_CHARS: Final = 1024
+
+# The refusals, formatted from these templates (the console recognises them by them); the
+# first two follow their field's name (campaigns.errors.Invalid).
+BAD_LOGIN: Final = "1 to 64 characters: latin letters, digits and . _ @ -, starting with one"
+TOO_SHORT_OR_LONG: Final = "must be {low} to {high} characters long"
+USER_EXISTS: Final = "user {login} exists already"
+NO_USER: Final = "user {login} does not exist"
+LAST_ADMIN: Final = "{login} is the last enabled admin"
 _LOGIN: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 _hasher: Final = PasswordHasher()
 _DUMMY_HASH: Final = _hasher.hash("a password nobody has")
@@ -55,16 +68,14 @@ def normal_login(login: str) -> str:
     """The stored form of a login; Invalid("login") for one that cannot be."""
     folded = login.strip().lower()
     if not _LOGIN.fullmatch(folded):
-        raise Invalid(
-            "login", "1 to 64 characters: latin letters, digits and . _ @ -, starting with one"
-        )
+        raise Invalid("login", BAD_LOGIN)
     return folded
 
 
 def _check_password(password: str) -> str:
     if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
         raise Invalid(
-            "password", f"must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long"
+            "password", TOO_SHORT_OR_LONG.format(low=MIN_PASSWORD_CHARS, high=MAX_PASSWORD_CHARS)
         )
     return password
 
@@ -89,14 +100,15 @@ async def create(
         async with session.begin_nested():
             session.add(user)
     except IntegrityError:
-        raise Conflict(f"user {user.login!r} exists already", details={"field": "login"}) from None
+        exists = USER_EXISTS.format(login=repr(user.login))
+        raise Conflict(exists, details={"field": "login"}) from None
     return user
 
 
 async def get(session: AsyncSession, login: str) -> ConsoleUser:
     found = await session.scalar(select(ConsoleUser).where(ConsoleUser.login == login.lower()))
     if found is None:
-        raise NotFound(f"user {login!r} does not exist")
+        raise NotFound(NO_USER.format(login=repr(login)))
     return found
 
 
@@ -155,7 +167,8 @@ async def _keep_an_admin(session: AsyncSession, losing: ConsoleUser) -> None:
     )
     losing_one = losing.role == Role.ADMIN.value and not losing.disabled
     if losing_one and await session.scalar(others.limit(1)) is None:
-        raise Conflict(f"{losing.login!r} is the last enabled admin", details={"field": "login"})
+        last = LAST_ADMIN.format(login=repr(losing.login))
+        raise Conflict(last, details={"field": "login"})
 
 
 async def remove(session: AsyncSession, login: str) -> None:

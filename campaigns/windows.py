@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
@@ -34,15 +35,25 @@ UNKNOWN_SEARCH = timedelta(days=31)
 """A window that is not open in every zone at once within this is treated as never opening
 for a callee of unknown zone (a 09:00–10:00 window never is: the zones are 10 hours apart)."""
 
+# The refusals, formatted from these templates (the console recognises them by them).
+NOT_HHMM: Final = "{field}: expected a time as HH:MM, got {value}"
+NOT_TIME_OF_DAY: Final = "{field}: {value} is not a time of day from 00:00 to 24:00"
+NOT_A_PAIR: Final = '{field}: expected ["HH:MM", "HH:MM"], got {value}'
+START_AFTER_END: Final = "{field}: start {start} is after end {end}"
+UNKNOWN_TIME_ZONE: Final = "{field}: unknown time zone {value}"
+CROSSES_MIDNIGHT: Final = (
+    "a calling window runs from 00:00 to 24:00 without crossing midnight, got {span}"
+)
+
 
 def parse_hhmm(value: object, field: str) -> int:
     """Minutes from local midnight; "24:00" is the end of the day."""
     match = _HHMM.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"{field}: expected a time as HH:MM, got {value!r}")
+        raise ValueError(NOT_HHMM.format(field=field, value=repr(value)))
     hours, minutes = int(match[1]), int(match[2])
     if minutes > 59 or hours > 24 or (hours == 24 and minutes):
-        raise ValueError(f"{field}: {value!r} is not a time of day from 00:00 to 24:00")
+        raise ValueError(NOT_TIME_OF_DAY.format(field=field, value=repr(value)))
     return hours * 60 + minutes
 
 
@@ -55,19 +66,18 @@ class DailySpan:
 
     def __post_init__(self) -> None:
         if not 0 <= self.start <= self.end <= DAY_MINUTES:
-            raise ValueError(
-                f"a calling window runs from 00:00 to 24:00 without crossing midnight, "
-                f"got {self.as_strings()}"
-            )
+            raise ValueError(CROSSES_MIDNIGHT.format(span=self.as_strings()))
 
     @classmethod
     def parse(cls, value: object, field: str) -> DailySpan:
         if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
-            raise ValueError(f'{field}: expected ["HH:MM", "HH:MM"], got {value!r}')
+            raise ValueError(NOT_A_PAIR.format(field=field, value=repr(value)))
         start = parse_hhmm(value[0], f"{field}[0]")
         end = parse_hhmm(value[1], f"{field}[1]")
         if start > end:
-            raise ValueError(f"{field}: start {value[0]!r} is after end {value[1]!r}")
+            raise ValueError(
+                START_AFTER_END.format(field=field, start=repr(value[0]), end=repr(value[1]))
+            )
         return cls(start, end)
 
     @property
@@ -82,7 +92,7 @@ def _zone(name: str, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
-        raise ValueError(f"{field}: unknown time zone {name!r}") from None
+        raise ValueError(UNKNOWN_TIME_ZONE.format(field=field, value=repr(name))) from None
 
 
 @lru_cache(maxsize=64)

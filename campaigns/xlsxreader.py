@@ -26,7 +26,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
-from campaigns.importlimits import ImportRefused, Limits
+from campaigns.importlimits import REFUSALS, ImportRefused, Limits
 
 __all__ = ["cell_text", "read_first_sheet"]
 
@@ -34,6 +34,7 @@ _ROW: Final = f"{{{SHEET_MAIN_NS}}}row"
 _CELL: Final = f"{{{SHEET_MAIN_NS}}}c"
 _CELL_DEPTH: Final = 4
 """worksheet > sheetData > row > c: elements down to a cell are dropped once read."""
+_UNOPENABLE: Final = REFUSALS["xlsx_unopenable"]
 
 
 _T = TypeVar("_T")
@@ -74,13 +75,14 @@ def _read_opened(data: bytes, limits: Limits, read: Callable[[Workbook, Limits],
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many unrelated types for a broken file
-            raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
+            raise ImportRefused("unreadable", _UNOPENABLE.format(detail=error)) from None
         try:
             return read(book, limits)
         except ImportRefused:
             raise
         except Exception as error:  # a broken sheet: bad XML, cell references, string indexes
-            raise ImportRefused("unreadable", f"cannot read the XLSX: {error}") from None
+            unreadable = REFUSALS["xlsx_unreadable"].format(detail=error)
+            raise ImportRefused("unreadable", unreadable) from None
         finally:
             book.close()
 
@@ -103,25 +105,24 @@ def _check_unpacked_size(data: bytes, limit: int) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
     except Exception as error:  # zipfile raises several types for a broken archive
-        raise ImportRefused("unreadable", f"cannot open the XLSX: {error}") from None
+        raise ImportRefused("unreadable", _UNOPENABLE.format(detail=error)) from None
     if unpacked > limit:
-        raise ImportRefused(
-            "file_too_large", f"the XLSX unpacks to {unpacked} bytes; the limit is {limit} bytes"
-        )
+        too_large = REFUSALS["xlsx_too_large"].format(size=unpacked, limit=limit)
+        raise ImportRefused("file_too_large", too_large)
 
 
 def _checked_sheet(book: Workbook, limits: Limits) -> ReadOnlyWorksheet:
     sheet = next(iter(book.worksheets), None)
     if not isinstance(sheet, ReadOnlyWorksheet):
-        raise ImportRefused("empty_file", "the file has no worksheet")
+        raise ImportRefused("empty_file", REFUSALS["no_worksheet"])
     if (sheet.max_column or 0) > limits.max_columns:
-        raise ImportRefused(
-            "too_many_columns",
-            f"the sheet's used range {sheet.calculate_dimension()} spans {sheet.max_column} "
-            f"columns; the limit is {limits.max_columns}: delete the empty ones or save as CSV",
-        )
+        wide = {"range": sheet.calculate_dimension(), "count": sheet.max_column}
+        problem = REFUSALS["wide_sheet"].format(**wide, limit=limits.max_columns)
+        raise ImportRefused("too_many_columns", problem)
     if (sheet.max_row or 0) - 1 > limits.max_rows:
-        raise ImportRefused("too_many_rows", f"file has more than {limits.max_rows} rows")
+        raise ImportRefused(
+            "too_many_rows", REFUSALS["too_many_rows"].format(limit=limits.max_rows)
+        )
     return sheet
 
 
@@ -161,9 +162,8 @@ def _rows(
                 if element.tag == _ROW:
                     number = _row_number(element.get("r"), number)
                     if number - 1 > limits.max_rows:
-                        raise ImportRefused(
-                            "too_many_rows", f"file has more than {limits.max_rows} rows"
-                        )
+                        too_many = REFUSALS["too_many_rows"].format(limit=limits.max_rows)
+                        raise ImportRefused("too_many_rows", too_many)
                     parser.row_counter, parser.col_counter, cells = number, 0, []
                 continue
             open_elements.pop()
@@ -188,10 +188,8 @@ def _row_number(given: str | None, previous: int) -> int:
 
 def _place(cells: list[str], column: int, value: object, row: int, max_columns: int) -> None:
     if column > max_columns:
-        raise ImportRefused(
-            "too_many_columns",
-            f"row {row} has a cell in column {column}; the limit is {max_columns} columns",
-        )
+        problem = REFUSALS["wide_row"].format(row=row, column=column, limit=max_columns)
+        raise ImportRefused("too_many_columns", problem)
     text = cell_text(value)
     if column > len(cells):
         cells.extend([""] * (column - 1 - len(cells)))

@@ -8,9 +8,9 @@ public constants where the domain has them, and words it from the catalogue key
 Pydantic errors are worded from their `type` and `ctx`, never their English `msg`.
 
 On an English page, and for any text no template fits, the domain's text is shown unchanged,
-so English pages read as the domain wrote them. Where a domain module has no public constant
-for a text, its template is written in `RULES`; tests/api/console/test_domain_text.py drives
-the domain functions and fails when one no longer fits. Used as the Jinja filter `domain`.
+so English pages read as the domain wrote them; tests/api/console/test_domain_text.py drives
+the domain functions and fails when a text is no longer recognised. Seconds (a redial delay)
+read in minutes, as the console's forms ask for them. Used as the Jinja filter `domain`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,25 @@ from jinja2.runtime import Context
 
 from api.console import campaign_form
 from api.console.i18n import Translator
-from campaigns import idle, rowchecks, spec, spikes, templates
-from dialer.telecom import numbers
+from campaigns import (
+    apply,
+    contacts,
+    errors,
+    idle,
+    importlimits,
+    launch,
+    matching,
+    purposes,
+    rowchecks,
+    spec,
+    spikes,
+    store,
+    sweep,
+    templates,
+    users,
+    windows,
+)
+from dialer.telecom import dtmf, event_texts, numbers, redial, voice
 
 __all__ = ["DOMAIN_LANG", "RULES", "explain", "jinja_filter"]
 
@@ -37,13 +54,27 @@ _NESTED: Final = {
     "error": "domain.",
     "method": "domain.voice.method_",
     "columns": "domain.template.none",
+    "source": "domain.purpose.law_",
+    "json_type": "domain.event.json_",
+    "grammar": "domain.event.grammar_",
 }
 """Fields whose value may itself be a domain text, of the keys starting so."""
-_CODES: Final = {"status": "status.", "action": "action.", "dtmf": "dtmf."}
+_CODES: Final = {
+    "status": "status.",
+    "action": "action.",
+    "dtmf": "dtmf.",
+    "part": "domain.event.part_",
+    "purpose": "domain.purpose.for_",
+    "field": "domain.purpose.field_",
+}
 """Fields whose value is a code the catalogue already words."""
 _PREFIXES: Final = 3
 _COUNTED: Final = frozenset({"digits"})
 """Fields whose value is a count, worded with its noun (`domain.plural.<field>`)."""
+_CHOICES: Final = {"json_type": tuple(event_texts.JSON_TYPES.values())}
+"""Fields whose value is one of these: a field beside them is then told apart from it."""
+_SECONDS: Final = frozenset({"seconds", "max_seconds"})
+"""Fields whose value is seconds, shown in minutes: the console's forms ask for minutes."""
 
 RULES: Final[tuple[tuple[str, str], ...]] = (
     *((f"number.{code}", text) for code, text in numbers.REASONS.items()),
@@ -67,77 +98,61 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("status.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
     ("status.network_spike", spikes.REASON),
     ("status.network_summary", spikes.SUMMARY),
-    # The modules below keep their wording inline; tests/api/console/test_domain_text.py drives
-    # them and fails when a text here no longer fits theirs.
-    ("dtmf.digit", "digit {value} must be a whole number from 1 to 9"),
-    ("dtmf.action_of", "digit {digit}: action {value} is not one of: {allowed}"),
-    ("dtmf.action", "action {value} is not one of: {allowed}"),
-    ("dtmf.number_of", "digit {digit}: number {value}: {reason}"),
-    ("dtmf.number", "number {value}: {reason}"),
-    ("dtmf.needs_number", "digit {digit}: transfer needs a number"),
-    ("dtmf.no_number", "digit {digit}: {dtmf} takes no number"),
-    ("dtmf.too_many", "a DTMF menu has at most {limit} actions, got {count}"),
-    ("dtmf.same_digit", "digit {digit} is used by more than one action"),
-    ("voice.speed", "speed {value} must be a number from {low} to {high}"),
-    ("voice.ivr_only", "lang {value} is not available on {method}: {allowed}"),
-    ("voice.method_plain", "the plain informing method (no DTMF menu)"),
-    ("voice.method_ivr", "ivr-api"),
-    ("voice.not_setting", "{value} is not a voice setting: {allowed}"),
-    ("voice.choice", "{field} {value} is not one of: {allowed}"),
-    ("window.hhmm", "{field}: expected a time as HH:MM, got {value}"),
-    ("window.time_of_day", "{field}: {value} is not a time of day from 00:00 to 24:00"),
-    ("window.pair", '{field}: expected ["HH:MM", "HH:MM"], got {value}'),
-    ("window.start_after_end", "{field}: start {start} is after end {end}"),
-    ("window.unknown_zone", "{field}: unknown time zone {value}"),
-    (
-        "window.midnight",
-        "a calling window runs from 00:00 to 24:00 without crossing midnight, got {span}",
-    ),
-    (
-        "redial.delay",
-        "redial.{category}[{index}]: a delay is whole seconds from 0 to {high}, got {value}",
-    ),
-    ("campaign.cannot", "campaign {id} is {status}: cannot {action} it"),
-    ("campaign.pause_to_edit", "campaign {id} is {status}: pause it to edit"),
-    ("campaign.no_more_contacts", "campaign {id} is {status}: it takes no more contacts"),
-    ("campaign.is_a_call", "campaign {id} does not exist (it is a call: /v1/calls)"),
-    ("campaign.missing", "campaign {id} does not exist"),
-    ("campaign.no_contacts", "campaign {id} has no contacts: add some before starting"),
-    ("campaign.ended", "campaign {id} ended at {end}: move schedule.end_at to start it"),
-    ("status.paused_by", "paused by {who}"),
-    ("status.cancelled_by", "cancelled by {who}"),
-    ("status.end_passed", "end_at passed"),
-    ("contact.missing", "contact {id} does not exist"),
-    ("contact.no_digits", "number: no digits to search for in {value}"),
+    ("dtmf.digit", dtmf.DIGIT_RANGE),
+    ("dtmf.action_of", dtmf.WHICH_DIGIT + dtmf.ACTION),
+    ("dtmf.action", dtmf.ACTION),
+    ("dtmf.number_of", dtmf.WHICH_DIGIT + dtmf.NUMBER),
+    ("dtmf.number", dtmf.NUMBER),
+    ("dtmf.needs_number", dtmf.NEEDS_NUMBER),
+    ("dtmf.no_number", dtmf.NO_NUMBER),
+    ("dtmf.too_many", dtmf.TOO_MANY),
+    ("dtmf.same_digit", dtmf.SAME_DIGIT),
+    ("voice.speed", voice.SPEED),
+    ("voice.ivr_only", voice.LANG_NOT_ON),
+    ("voice.method_plain", voice.PLAIN_METHOD),
+    ("voice.method_ivr", voice.IVR_METHOD),
+    ("voice.not_setting", voice.NOT_A_SETTING),
+    ("voice.choice", voice.CHOICE),
+    ("window.hhmm", windows.NOT_HHMM),
+    ("window.time_of_day", windows.NOT_TIME_OF_DAY),
+    ("window.pair", windows.NOT_A_PAIR),
+    ("window.start_after_end", windows.START_AFTER_END),
+    ("window.unknown_zone", windows.UNKNOWN_TIME_ZONE),
+    ("window.midnight", windows.CROSSES_MIDNIGHT),
+    ("redial.delay", redial.BAD_DELAY),
+    ("purpose.above_cap", purposes.ABOVE_CAP),
+    ("purpose.wider_than_law", purposes.WIDER_THAN_LAW),
+    ("purpose.holidays", purposes.HOLIDAYS_AS_WEEKENDS),
+    ("purpose.caps_for_debt_only", purposes.CAPS_FOR_DEBT_ONLY),
+    ("purpose.law_part_3", purposes.LAW_PART_3),
+    ("purpose.law_part_5", purposes.LAW_PART_5),
+    ("campaign.cannot", store.CANNOT),
+    ("campaign.pause_to_edit", store.PAUSE_TO_EDIT),
+    ("campaign.no_more_contacts", launch.NO_MORE_CONTACTS),
+    ("campaign.is_a_call", launch.IS_A_CALL),
+    ("campaign.missing", errors.NO_CAMPAIGN),
+    ("campaign.no_contacts", launch.NO_CONTACTS),
+    ("campaign.ended", store.ENDED),
+    ("status.paused_by", launch.PAUSED_BY),
+    ("status.cancelled_by", launch.CANCELLED_BY),
+    ("status.end_passed", sweep.END_PASSED),
+    ("contact.missing", contacts.NO_CONTACT),
+    ("contact.no_digits", "number: " + contacts.NO_DIGITS),
+    # campaigns.errors.Invalid names its field so
     ("invalid.phone", "phone: {reason}"),
     ("invalid.vars", "vars: {reason}"),
-    ("dnc.opt_out", "DTMF {digit} opt-out in campaign {id}"),
-    (
-        "user.login",
-        "login: 1 to 64 characters: latin letters, digits and . _ @ -, starting with one",
-    ),
-    ("user.password", "password: must be {low} to {high} characters long"),
-    ("user.exists", "user {login} exists already"),
-    ("user.missing", "user {login} does not exist"),
-    ("user.last_admin", "{login} is the last enabled admin"),
-    ("file.too_large", "file is {size} bytes; the limit is {limit} bytes"),
-    ("file.empty", "file is empty"),
-    ("file.no_header", "file has no header row"),
-    ("file.sheet_no_header_hint", "the first sheet has no header row: names go in row 1"),
-    ("file.sheet_no_header", "the first sheet has no header row"),
-    ("file.old_xls", "old binary .xls is not supported: save the file as XLSX or CSV"),
-    ("file.many_columns_more", "the header row has {count} or more columns; the limit is {limit}"),
-    ("file.many_columns", "the header row has {count} columns; the limit is {limit}"),
-    ("file.long_header", "the header row is longer than {size} KiB"),
-    ("file.bad_header", "cannot parse the CSV header: {detail}"),
-    ("file.unreadable", "cannot parse the CSV: {detail}"),
-    ("file.too_many_rows", "file has more than {limit} rows"),
-    ("file.duplicate_column", "column {name} appears more than once"),
-    ("file.bad_delimiter", "delimiter must be one character, got {value}"),
-    ("file.unknown_encoding", "unknown encoding {name}"),
-    ("file.not_text_encoding", "{name} is not a text encoding"),
-    ("match.call_id", "CallID {heard} is not the attempt's {dialled}"),
-    ("match.number", "number {heard} is not the attempt's {dialled}"),
+    ("dnc.opt_out", apply.OPT_OUT),
+    ("user.login", "login: " + users.BAD_LOGIN),
+    ("user.password", "password: " + users.TOO_SHORT_OR_LONG),
+    ("user.exists", users.USER_EXISTS),
+    ("user.missing", users.NO_USER),
+    ("user.last_admin", users.LAST_ADMIN),
+    *((f"file.{name}", text) for name, text in importlimits.REFUSALS.items()),
+    ("match.call_id", matching.OTHER_CALL_ID),
+    ("match.number", matching.OTHER_NUMBER),
+    *((f"event.{name}", text) for name, text in event_texts.PARSE_ERRORS.items()),
+    *((f"event.json_{name}", text) for name, text in event_texts.JSON_TYPES.items()),
+    *((f"event.grammar_{kind}", text) for kind, text in event_texts.GRAMMAR.items()),
 )
 """Catalogue name (after `domain.`) → the English template it words, most specific first."""
 
@@ -147,7 +162,8 @@ def _pattern(template: str) -> re.Pattern[str]:
     for literal, name, _, _ in Formatter().parse(template):
         parts.append(re.escape(literal))
         if name is not None:
-            parts.append(f"(?P<{name}>.*?)")
+            choices = "|".join(map(re.escape, _CHOICES.get(name, ())))
+            parts.append(f"(?P<{name}>{choices or '.*?'})")
     return re.compile("".join(parts), re.DOTALL)
 
 
@@ -164,7 +180,18 @@ def _fields(match: re.Match[str], t: Translator) -> Iterator[tuple[str, str]]:
             value = t(_CODES[name] + value)
         elif name in _COUNTED and value.isdigit():
             value = f"{value} {_noun(t(f'domain.plural.{name}'), int(value))}"
+        elif name in _SECONDS:
+            value = _minutes(value)
         yield name, value
+
+
+def _minutes(seconds: str) -> str:
+    """'-90' seconds as '-1,5' minutes; a value that is not whole seconds stays as it is."""
+    try:
+        count = int(seconds)
+    except ValueError:
+        return seconds
+    return f"{count / 60:.2f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
 def _noun(forms: str, count: int) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import ip_address
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -26,6 +26,14 @@ from pydantic import (
 from dialer.telecom.numbers import InvalidNumber, normalize
 
 __all__ = [
+    "ACTION",
+    "DIGIT_RANGE",
+    "NEEDS_NUMBER",
+    "NO_NUMBER",
+    "NUMBER",
+    "SAME_DIGIT",
+    "TOO_MANY",
+    "WHICH_DIGIT",
     "DtmfAction",
     "DtmfActionType",
     "DtmfMenu",
@@ -38,6 +46,17 @@ __all__ = [
 MAX_ACTIONS = 9
 PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
 """Names no public DNS answers (RFC 6761, 6762, 8375; ICANN's .internal)."""
+
+# The menu's refusals, formatted from these templates (the console recognises them by them).
+DIGIT_RANGE: Final = "digit {value} must be a whole number from 1 to 9"
+WHICH_DIGIT: Final = "digit {digit}: "
+"""Prefixes ACTION and NUMBER once the digit is known."""
+ACTION: Final = "action {value} is not one of: {allowed}"
+NUMBER: Final = "number {value}: {reason}"
+NEEDS_NUMBER: Final = "digit {digit}: transfer needs a number"
+NO_NUMBER: Final = "digit {digit}: {dtmf} takes no number"
+TOO_MANY: Final = "a DTMF menu has at most {limit} actions, got {count}"
+SAME_DIGIT: Final = "digit {digit} is used by more than one action"
 
 
 @dataclass(frozen=True)
@@ -70,7 +89,7 @@ class DtmfAction(BaseModel):
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9:
-            raise ValueError(f"digit {value!r} must be a whole number from 1 to 9")
+            raise ValueError(DIGIT_RANGE.format(value=repr(value)))
         return value
 
     @field_validator("action", mode="before")
@@ -81,7 +100,7 @@ class DtmfAction(BaseModel):
                 if member.value == value.strip().lower():
                     return member
         allowed = ", ".join(DtmfActionType)
-        raise ValueError(f"{_which(info)}action {value!r} is not one of: {allowed}")
+        raise ValueError(_which(info) + ACTION.format(value=repr(value), allowed=allowed))
 
     @field_validator("number", mode="before")
     @classmethod
@@ -91,21 +110,22 @@ class DtmfAction(BaseModel):
         try:
             return normalize(value)
         except InvalidNumber as exc:
-            raise ValueError(f"{_which(info)}number {value!r}: {exc.reason}") from None
+            problem = NUMBER.format(value=repr(value), reason=exc.reason)
+            raise ValueError(_which(info) + problem) from None
 
     @model_validator(mode="after")
     def _number_only_for_transfer(self) -> DtmfAction:
         if self.action is DtmfActionType.TRANSFER and self.number is None:
-            raise ValueError(f"digit {self.digit}: transfer needs a number")
+            raise ValueError(NEEDS_NUMBER.format(digit=self.digit))
         if self.action is not DtmfActionType.TRANSFER and self.number is not None:
-            raise ValueError(f"digit {self.digit}: {self.action} takes no number")
+            raise ValueError(NO_NUMBER.format(digit=self.digit, dtmf=self.action))
         return self
 
 
 def _which(info: ValidationInfo) -> str:
     """'digit 3: ' when the digit is already validated, so messages say which action failed."""
     digit = info.data.get("digit")
-    return f"digit {digit}: " if digit is not None else ""
+    return WHICH_DIGIT.format(digit=digit) if digit is not None else ""
 
 
 class DtmfMenu(RootModel[tuple[DtmfAction, ...]]):
@@ -118,11 +138,11 @@ class DtmfMenu(RootModel[tuple[DtmfAction, ...]]):
     @model_validator(mode="after")
     def _distinct_digits(self) -> DtmfMenu:
         if len(self.root) > MAX_ACTIONS:
-            raise ValueError(f"a DTMF menu has at most {MAX_ACTIONS} actions, got {len(self.root)}")
+            raise ValueError(TOO_MANY.format(limit=MAX_ACTIONS, count=len(self.root)))
         seen: set[int] = set()
         for entry in self.root:
             if entry.digit in seen:
-                raise ValueError(f"digit {entry.digit} is used by more than one action")
+                raise ValueError(SAME_DIGIT.format(digit=entry.digit))
             seen.add(entry.digit)
         return self
 

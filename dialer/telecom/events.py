@@ -20,6 +20,9 @@ from typing import Literal
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
+from dialer.telecom.event_texts import GRAMMAR, JSON_TYPES
+from dialer.telecom.event_texts import PARSE_ERRORS as _ERRORS
+
 MOSCOW = ZoneInfo("Europe/Moscow")
 MAX_CAUSE = 127  # Q.850 cause values are seven bits
 MAX_DURATION = 86_400  # a call longer than a day is a corrupt event, not a long call
@@ -70,11 +73,6 @@ class Leg(StrEnum):
 
 _KINDS = {"o": EventKind.ORIGINATE, "h": EventKind.HANGUP, "n": EventKind.NOTIFY}
 _KNOWN_FIELDS = frozenset({"event", "id", "callid", "type", "dtmf", "date_time"})
-_GRAMMAR = {
-    EventKind.ORIGINATE: "o_<number>",
-    EventKind.HANGUP: "h_<number>_<cause>_<duration>",
-    EventKind.NOTIFY: "n_<number>",
-}
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ def parse_body(body: bytes, content_type: str | None, query: Mapping[str, str]) 
     try:
         fmt, records = _body_records(body, content_type, query)
     except RecursionError:
-        raise EventParseError("body is nested too deeply") from None
+        raise EventParseError(_ERRORS["too_deep"]) from None
     events = []
     for index, record in enumerate(records):
         try:
@@ -133,7 +131,10 @@ def parse_body(body: bytes, content_type: str | None, query: Mapping[str, str]) 
         except EventParseError as exc:
             if len(records) == 1:
                 raise
-            raise EventParseError(f"event {index} of {len(records)} ({fmt}): {exc}") from None
+            problem = _ERRORS["in_event"].format(
+                index=index, count=len(records), format=fmt, error=exc
+            )
+            raise EventParseError(problem) from None
     return ParsedBody(fmt, tuple(events))
 
 
@@ -143,12 +144,13 @@ def _body_records(
     try:
         text = body.decode("utf-8-sig").strip()
     except UnicodeDecodeError as exc:
-        raise EventParseError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        problem = _ERRORS["not_utf8"].format(detail=exc.reason, byte=exc.start)
+        raise EventParseError(problem) from None
     if text:
         is_form = (content_type or "").partition(";")[0].strip().lower() == _FORM_TYPE
         return _text_records(text, 0, "form" if is_form else "kv")
     if not query:
-        raise EventParseError("empty body and no query parameters")
+        raise EventParseError(_ERRORS["empty"])
     record = {key.strip(): value.strip() for key, value in query.items()}
     return "query", _object_records(record, 0)[1]
 
@@ -165,21 +167,20 @@ def _json_or_braced_records(text: str, depth: int) -> tuple[BodyFormat, list[Rec
     except ValueError as exc:
         braced = _braced_records(text, depth) if text.startswith("{") else None
         if braced is None:
-            raise EventParseError(f"body is neither valid JSON ({exc}) nor k=v in braces") from None
+            raise EventParseError(_ERRORS["not_json"].format(detail=exc)) from None
         return braced
     if isinstance(value, dict):
         fmt, records = _object_records(value, depth)
         return fmt or "json", records
     if not isinstance(value, list):
-        raise EventParseError(f"JSON body is {_json_type(value)}, expected an object or a list")
+        raise EventParseError(_ERRORS["json_body"].format(json_type=_json_type(value)))
     if not value:
-        raise EventParseError("JSON list is empty: no events")
+        raise EventParseError(_ERRORS["empty_list"])
     records = []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
-            raise EventParseError(
-                f"item {index} of the JSON list is {_json_type(item)}, expected an object"
-            )
+            problem = _ERRORS["list_item"].format(index=index, json_type=_json_type(item))
+            raise EventParseError(problem)
         records.extend(_object_records(item, depth)[1])
     return "json_list", records
 
@@ -209,7 +210,7 @@ def _object_records(
     if "event" in names or "data" not in names:
         return None, [_record(obj)]
     if depth >= _MAX_DEPTH:
-        raise EventParseError(f"field 'data' is nested more than {_MAX_DEPTH} times")
+        raise EventParseError(_ERRORS["data_depth"].format(limit=_MAX_DEPTH))
     data = obj[names["data"]]
     outer = _record({key: value for key, value in obj.items() if key != names["data"]})
     fmt: BodyFormat
@@ -218,10 +219,8 @@ def _object_records(
     elif isinstance(data, str) and data.strip():
         fmt, inner = "data_string", _text_records(data.strip(), depth + 1, "kv")[1]
     else:
-        raise EventParseError(
-            f"field 'data' is {_json_type(data)} {_show(str(data))}, "
-            "expected an object or a non-empty k=v string"
-        )
+        problem = _ERRORS["data_value"].format(json_type=_json_type(data), value=_show(str(data)))
+        raise EventParseError(problem)
     return fmt, [{**outer, **record} for record in inner]
 
 
@@ -233,20 +232,17 @@ def _kv_record(text: str) -> Record:
             continue
         raw_key, separator, raw_value = segment.partition("=")
         if not separator or not raw_key.strip():
-            raise EventParseError(f"k=v segment {_show(segment)} is not name=value")
+            raise EventParseError(_ERRORS["not_pair"].format(value=_show(segment)))
         try:
             key = unquote_plus(raw_key, errors="strict").strip()
             value = unquote_plus(raw_value, errors="strict").strip()
         except UnicodeDecodeError:
-            raise EventParseError(
-                f"k=v segment {_show(segment)} has %-escapes that are not UTF-8"
-            ) from None
+            raise EventParseError(_ERRORS["bad_escapes"].format(value=_show(segment))) from None
         if record.setdefault(key, value) != value:
-            raise EventParseError(
-                f"field {_show(key)} given twice: {_show(record[key])} and {_show(value)}"
-            )
+            twice = {"name": _show(key), "first": _show(record[key]), "second": _show(value)}
+            raise EventParseError(_ERRORS["twice"].format(**twice))
     if not record:
-        raise EventParseError(f"k=v text {_show(text)} has no fields")
+        raise EventParseError(_ERRORS["no_fields"].format(value=_show(text)))
     return record
 
 
@@ -267,21 +263,21 @@ def _event(record: Record) -> MttEvent:
     known: dict[str, str] = {}
     for key, value in record.items():
         if _FORBIDDEN_CHARS.search(key) or _FORBIDDEN_CHARS.search(value):
-            raise EventParseError(f"field {_show(key)} contains NUL or an unpaired surrogate")
+            raise EventParseError(_ERRORS["bad_chars"].format(name=_show(key)))
         name = key.strip().lower()
         if name in _KNOWN_FIELDS and known.setdefault(name, value) != value:
-            raise EventParseError(f"field {_show(key)} given twice with different values")
+            raise EventParseError(_ERRORS["twice_differently"].format(name=_show(key)))
     event_text = _present(known.get("event"))
     if event_text is None:
-        raise EventParseError(f"missing field 'event' (fields: {', '.join(sorted(record))})")
+        raise EventParseError(_ERRORS["no_event"].format(fields=", ".join(sorted(record))))
     mess_id = _identifier(known.get("id"), "id")
     call_id = _identifier(known.get("callid"), "CallID")
     if mess_id is None and call_id is None:
-        raise EventParseError("neither 'id' nor 'CallID' is given")
+        raise EventParseError(_ERRORS["no_id"])
     kind, number, cause, duration = _parse_event_text(event_text)
     leg = Leg.TRANSFER if (_present(known.get("type")) or "").lower() == "transfer" else Leg.CALLEE
     if kind is EventKind.NOTIFY and leg is Leg.TRANSFER:
-        raise EventParseError(f"field 'event' value {_show(event_text)} cannot be type=transfer")
+        raise EventParseError(_ERRORS["not_transfer"].format(value=_show(event_text)))
     return MttEvent(
         kind=kind,
         leg=leg,
@@ -300,22 +296,15 @@ def _parse_event_text(text: str) -> tuple[EventKind, str, int | None, int | None
     letter, separator, rest = text.partition("_")
     kind = _KINDS.get(letter)
     if not separator:
-        raise EventParseError(
-            f"field 'event' value {_show(text)} is not {' or '.join(_GRAMMAR.values())}"
-        )
+        raise EventParseError(_ERRORS["no_kind"].format(value=_show(text)))
     if kind is None:
-        raise EventParseError(
-            f"field 'event' value {_show(text)}: unknown event letter {_show(letter)} "
-            "(expected o, h or n)"
-        )
+        raise EventParseError(_ERRORS["letter"].format(value=_show(text), letter=_show(letter)))
     parts = rest.split("_")
     if len(parts) != (3 if kind is EventKind.HANGUP else 1):
-        raise EventParseError(f"field 'event' value {_show(text)} is not {_GRAMMAR[kind]}")
+        raise EventParseError(_ERRORS["grammar"].format(value=_show(text), grammar=GRAMMAR[kind]))
     if not _NUMBER.fullmatch(parts[0]):
-        raise EventParseError(
-            f"field 'event' value {_show(text)}: number {_show(parts[0])} "
-            f"is not 1..{MAX_NUMBER_DIGITS} digits"
-        )
+        number = {"value": _show(text), "number": _show(parts[0]), "digits": MAX_NUMBER_DIGITS}
+        raise EventParseError(_ERRORS["number"].format(**number))
     if kind is not EventKind.HANGUP:
         return kind, parts[0], None, None
     cause = _bounded(parts[1], "cause", MAX_CAUSE, text)
@@ -324,14 +313,11 @@ def _parse_event_text(text: str) -> tuple[EventKind, str, int | None, int | None
 
 def _bounded(text: str, name: str, limit: int, event_text: str) -> int:
     if not (text.isascii() and text.isdigit()):
-        raise EventParseError(
-            f"field 'event' value {_show(event_text)}: {name} {_show(text)} "
-            "is not a non-negative whole number"
-        )
+        problem = _ERRORS["not_whole"].format(value=_show(event_text), part=name, text=_show(text))
+        raise EventParseError(problem)
     if len(text) > 9 or int(text) > limit:
-        raise EventParseError(
-            f"field 'event' value {_show(event_text)}: {name} {text} is out of range 0..{limit}"
-        )
+        bounds = {"value": _show(event_text), "part": name, "text": text, "limit": limit}
+        raise EventParseError(_ERRORS["out_of_range"].format(**bounds))
     return int(text)
 
 
@@ -340,7 +326,7 @@ def _digit(value: str | None) -> int | None:
     if text is None:
         return None
     if len(text) != 1 or text not in "123456789":
-        raise EventParseError(f"field 'dtmf' value {_show(text)} is not a digit 1..9 or 'null'")
+        raise EventParseError(_ERRORS["dtmf"].format(value=_show(text)))
     return int(text)
 
 
@@ -353,20 +339,18 @@ def _occurred_at(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(int(text), tz=MOSCOW)
     match = _MTT_TIME.fullmatch(text)
     if match is None:
-        raise EventParseError(f"field 'date_time' value {_show(text)} is not YYYY-MM-DD-HH-MM-SS")
+        raise EventParseError(_ERRORS["date_format"].format(value=_show(text)))
     year, month, day, hour, minute, second = (int(group) for group in match.groups())
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=MOSCOW)
     except ValueError as exc:
-        raise EventParseError(f"field 'date_time' value {_show(text)}: {exc}") from None
+        raise EventParseError(_ERRORS["bad_date"].format(value=_show(text), detail=exc)) from None
 
 
 def _identifier(value: str | None, name: str) -> str | None:
     text = _present(value)
     if text is not None and not _IDENTIFIER.fullmatch(text):
-        raise EventParseError(
-            f"field {name!r} value {_show(text)} is not 1..128 printable ASCII characters"
-        )
+        raise EventParseError(_ERRORS["identifier"].format(name=repr(name), value=_show(text)))
     return text
 
 
@@ -379,9 +363,8 @@ def _present(value: str | None) -> str | None:
 
 
 def _json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
+    kinds = {dict: "object", list: "list", str: "string", bool: "boolean"}
+    return JSON_TYPES[kinds.get(type(value), "null" if value is None else "number")]
 
 
 def _show(text: str) -> str:

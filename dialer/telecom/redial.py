@@ -27,6 +27,10 @@ from types import MappingProxyType
 from dialer.telecom.causes import DEFAULT_CATEGORIES, Category, classify
 
 MAX_DELAY_SECONDS = 366 * 24 * 3600
+BAD_DELAY = (
+    "redial.{category}[{index}]: a delay is whole seconds from 0 to {max_seconds}, got {seconds}"
+)
+"""A refused delay (the console recognises it by this template and words it in minutes)."""
 _MINUTE = 60
 _HOUR = 3600
 _DAY = 24 * _HOUR
@@ -88,8 +92,9 @@ def _delays(key: str, value: object) -> tuple[int, ...]:
             or not 0 <= delay <= MAX_DELAY_SECONDS
         ):
             raise ValueError(
-                f"redial.{key}[{index}]: a delay is whole seconds from 0 to "
-                f"{MAX_DELAY_SECONDS}, got {delay!r}"
+                BAD_DELAY.format(
+                    category=key, index=index, max_seconds=MAX_DELAY_SECONDS, seconds=repr(delay)
+                )
             )
     return tuple(value)
 

@@ -10,14 +10,34 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-__all__ = ["Emotion", "Lang", "Voice", "VoiceError", "VoiceName"]
+__all__ = [
+    "CHOICE",
+    "IVR_METHOD",
+    "LANG_NOT_ON",
+    "NOT_A_SETTING",
+    "PLAIN_METHOD",
+    "SPEED",
+    "Emotion",
+    "Lang",
+    "Voice",
+    "VoiceError",
+    "VoiceName",
+]
 
 SPEED_MIN = 0.1
 SPEED_MAX = 3.0
+
+# The refusals, formatted from these templates (the console recognises them by them).
+CHOICE: Final = "{field} {value} is not one of: {allowed}"
+SPEED: Final = "speed {value} must be a number from {low} to {high}"
+LANG_NOT_ON: Final = "lang {value} is not available on {method}: {allowed}"
+PLAIN_METHOD: Final = "the plain informing method (no DTMF menu)"
+IVR_METHOD: Final = "ivr-api"
+NOT_A_SETTING: Final = "{value} is not a voice setting: {allowed}"
 
 
 class VoiceError(ValueError):
@@ -68,12 +88,12 @@ def _choice(field: str, enum: type[_E], value: object) -> _E:
             if member.value.casefold() == wanted:
                 return member
     allowed = ", ".join(member.value for member in enum)
-    raise VoiceError(field, value, f"{field} {value!r} is not one of: {allowed}")
+    raise VoiceError(field, value, CHOICE.format(field=field, value=repr(value), allowed=allowed))
 
 
 def _speed(value: object) -> float:
     """A speed from a number or a CSV cell ('1.5' or the Russian '1,5')."""
-    problem = f"speed {value!r} must be a number from {SPEED_MIN} to {SPEED_MAX}"
+    problem = SPEED.format(value=repr(value), low=SPEED_MIN, high=SPEED_MAX)
     if isinstance(value, bool):
         raise VoiceError("speed", value, problem)
     if isinstance(value, str):
@@ -127,11 +147,10 @@ class Voice(BaseModel):
         """Raise VoiceError when the language is not available on the method to be called."""
         allowed = Lang.for_method(ivr=ivr)
         if self.lang not in allowed:
-            method = "ivr-api" if ivr else "the plain informing method (no DTMF menu)"
+            method = IVR_METHOD if ivr else PLAIN_METHOD
             names = ", ".join(lang.value for lang in allowed)
-            raise VoiceError(
-                "lang", self.lang.value, f"lang '{self.lang}' is not available on {method}: {names}"
-            )
+            problem = LANG_NOT_ON.format(value=repr(self.lang.value), method=method, allowed=names)
+            raise VoiceError("lang", self.lang.value, problem)
 
     def merged(self, overrides: Mapping[str, object]) -> Voice:
         """This voice with a row's overrides applied; blank cells override nothing.
@@ -144,7 +163,8 @@ class Voice(BaseModel):
             field = _OVERRIDABLE.get(key)
             if field is None:
                 allowed = ", ".join(_OVERRIDABLE)
-                raise VoiceError(key, value, f"{key!r} is not a voice setting: {allowed}")
+                problem = NOT_A_SETTING.format(value=repr(key), allowed=allowed)
+                raise VoiceError(key, value, problem)
             if not _is_blank(value):
                 updates[field] = _field_value(field, value)
         return self.model_copy(update=updates) if updates else self

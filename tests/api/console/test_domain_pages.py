@@ -16,10 +16,12 @@ from campaigns import dnc
 from campaigns.db import write_transaction
 from campaigns.idle import ACCOUNT_REFUSED_PREFIX
 from campaigns.states import DncSource
+from campaigns.tables import Event
 from campaigns.users import Role
+from dialer.telecom.events import EventParseError, parse_body
 from tests.api.console.support import UPLOAD, add_user, form_body, signed_in, upload_file
-from tests.db_fixtures import insert_campaign
-from tests.factories import T0
+from tests.db_fixtures import insert_campaign, insert_contacts
+from tests.factories import T0, make_attempt
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 REASONS = {
@@ -264,3 +266,75 @@ async def test_the_campaign_page_words_the_pause_detail_but_keeps_mtts_words(
     shown = await client.get(f"/campaigns/{paused}")
 
     assert f'<span class="muted small">({detail})</span>' in shown.text
+
+
+def _parse_error(body: bytes) -> str:
+    with pytest.raises(EventParseError) as refused:
+        parse_body(body, "application/json", {})
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        ("ru", "поле 'dtmf' '0' — не цифра от 1 до 9 и не 'null'"),
+        ("en", "field 'dtmf' value '0' is not a digit 1..9 or 'null'"),
+    ],
+)
+async def test_the_contact_history_words_a_webhook_parse_error_in_the_pages_language(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, shown: str
+) -> None:
+    await _signed_in(app, client, lang)
+    sessions = app_resources(app).sessions
+    campaign_id = await insert_campaign(sessions)
+    [contact_id] = await insert_contacts(sessions, campaign_id, [1], status="done")
+    body = b'{"event": "o_79161234567", "id": "1", "dtmf": "0"}'
+    async with write_transaction(sessions) as session:
+        attempt = make_attempt(contact_id=contact_id, campaign_id=campaign_id)
+        session.add(attempt)
+        await session.flush()
+        error = _parse_error(body)
+        session.add(
+            Event(received_at=T0, body=body.decode(), attempt_id=attempt.id, parse_error=error)
+        )
+
+    page = await client.get(f"/campaigns/{campaign_id}/contacts/{contact_id}")
+
+    assert f"</span> {shown}" in page.text.replace("&#39;", "'")
+
+
+@pytest.mark.parametrize(
+    ("lang", "redial_error", "dtmf_error"),
+    [
+        (
+            "ru",
+            "задержка в минутах — от 0 до 527040, а не -1",
+            "клавиша 2: для перевода нужен номер",
+        ),
+        (
+            "en",
+            "redial.busy[0]: a delay is whole seconds from 0 to 31622400, got -60",
+            "digit 2: transfer needs a number",
+        ),
+    ],
+)
+async def test_the_new_campaign_form_words_a_redial_delay_in_minutes_and_a_dtmf_error(
+    app: FastAPI, client: httpx.AsyncClient, lang: str, redial_error: str, dtmf_error: str
+) -> None:
+    csrf = await _signed_in(app, client, lang)
+    _, upload = await _uploaded(client, csrf)
+
+    answer = await client.post(
+        "/campaigns/new",
+        data=form_body(
+            csrf,
+            upload,
+            redial_busy="-1",
+            dtmf_digit=["2", "", ""],
+            dtmf_action=["transfer", "", ""],
+        ),
+    )
+
+    assert answer.status_code == 422
+    assert f'id="redial_busy-error" role="alert">{redial_error}<' in answer.text
+    assert f'id="dtmf-error" role="alert">{dtmf_error}<' in answer.text

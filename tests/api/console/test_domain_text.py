@@ -6,41 +6,51 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
 
 from api.console.campaign_form import defaults, read_form
 from api.console.domain_text import RULES, explain
 from api.console.i18n import Translator
-from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file
+from campaigns import contacts, launch, store, users
+from campaigns.db import write_transaction
+from campaigns.errors import CampaignError
+from campaigns.filereader import PHONE_NAMES, SAMPLE_BYTES, read_file, read_head
 from campaigns.idle import ACCOUNT_REFUSED_PREFIX
-from campaigns.importlimits import ImportRefused, Limits
+from campaigns.importer import ImportReport
+from campaigns.importlimits import REFUSALS, ImportRefused, Limits
 from campaigns.matching import match_event
+from campaigns.purposes import Purpose
 from campaigns.rowchecks import check_rows
-from campaigns.spec import CampaignSettings
+from campaigns.spec import CampaignPatch, CampaignSettings
 from campaigns.spikes import Spike, summary_of
 from campaigns.templates import TemplateError, check, render
 from dialer.telecom import numbers
 from dialer.telecom.dtmf import DtmfActionType
-from dialer.telecom.events import MttEvent, parse_body
+from dialer.telecom.event_texts import JSON_TYPES, PARSE_ERRORS
+from dialer.telecom.events import EventParseError, MttEvent, parse_body
 from dialer.telecom.number_columns import normalize_series
 from dialer.telecom.numbers import InvalidNumber, normalize
 from dialer.telecom.voice import Emotion, Lang, VoiceName
+from tests.api.console.support import add_user
 from tests.campaigns.files import xlsx_bytes
+from tests.db_fixtures import insert_campaign
 from tests.dialer.telecom.test_numbers import REJECTED
-from tests.factories import campaign_body
+from tests.factories import T0, campaign_body
 
 RU, EN = Translator("ru"), Translator("en")
 LOCALES = Path(__file__).resolve().parents[3] / "api" / "console" / "locales"
 ALLOWED = {"sb-api", "MTT", "IANA", "CSV", "XLSX", "UTF-8", "JSON", "DTMF", "ISO", "http"}
 ALLOWED |= {"https", "Europe", "Moscow", "CRM", "xls"}
-CODES = [*Lang, *VoiceName, *Emotion, *DtmfActionType, *PHONE_NAMES]
+CODES = [*Lang, *VoiceName, *Emotion, *DtmfActionType, *PHONE_NAMES, *Purpose]
 """Values the user types as they are: the page names them verbatim."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _TEXT = pd.StringDtype("pyarrow")
@@ -158,6 +168,7 @@ def test_a_refused_import_reads_in_russian(
 
 BAD_FILES: list[tuple[bytes, dict[str, Any]]] = [
     (b"", {}),
+    (b"\xef\xbb\xbf", {}),
     (b"\xd0\xcf\x11\xe0" + b"\0" * 100, {}),
     (b"phone;name\n79161234567;a\n", {"limits": Limits(max_bytes=10)}),
     (b"a;b;c;d;e\n1;2;3;4;5\n", {"limits": Limits(max_columns=3)}),
@@ -170,6 +181,9 @@ BAD_FILES: list[tuple[bytes, dict[str, Any]]] = [
     (b"phone;name\n1;2\n", {"encoding": "base64"}),
     (xlsx_bytes([["1", "2"]], header=("", "")), {}),
     (b'phone;name\n"1;2\n3', {}),
+    (b"PK\x03\x04 not a zip", {}),
+    (xlsx_bytes([["1", "2", "3"]], header=("a", "b", "c")), {"limits": Limits(max_columns=2)}),
+    (xlsx_bytes([["1"]], header=("a",)), {"limits": Limits(max_unzipped_bytes=10)}),
 ]
 
 
@@ -182,8 +196,9 @@ def test_every_refused_file_reads_in_russian(data: bytes, options: dict[str, Any
     assert explain(message, EN) == message
     worded = explain(message, RU)
     assert worded != message
-    parser_words = message.partition("CSV: ")[2]  # pandas' own words, quoted like MTT's
-    assert not latin_words(worded, "Phone", "ab", "nope", "base64", parser_words), worded
+    _, _, parser_words = message.partition("CSV: " if "CSV: " in message else "XLSX: ")
+    # pandas' and zipfile's own words, quoted like MTT's
+    assert not latin_words(worded, "Phone", "ab", "nope", "base64", "A1:C2", parser_words), worded
 
 
 @pytest.mark.parametrize("template", ["Привет {", "Привет }", "Привет { }", "{a}{b}"])
@@ -233,6 +248,12 @@ BAD_BODIES: list[dict[str, Any]] = [
     {"max_attempts": "три"},
     {"redial": {"busy": [-60]}},
     {"crm_callback_url": "ftp://x"},
+    {"purpose": "debt_collection", "schedule": {"workdays": ["07:00", "22:00"]}},
+    {"purpose": "debt_collection", "schedule": {"weekends": ["09:00", "21:00"]}},
+    {"purpose": "debt_collection", "schedule": {"holidays": False}},
+    {"purpose": "debt_collection", "caps": {"conversations": {"day": 2}}},
+    {"purpose": "debt_collection", "caps": {"voice_messages": {"month": 17}}},
+    {"purpose": "informing", "caps": {}},
 ]
 
 
@@ -261,6 +282,8 @@ def _form(**fields: str) -> FormData:
         ({"redial_busy": "скоро"}, "redial_busy", "минуты через запятую"),
         ({"name": ""}, "name", "заполните поле"),
         ({"max_attempts": "0"}, "max_attempts", "не меньше 1"),
+        ({"redial_busy": "-1"}, "redial_busy", "задержка в минутах — от 0 до 527040, а не -1"),
+        ({"redial_busy": "-0.5"}, "redial_busy", "задержка в минутах — от 0 до 527040, а не -0,5"),
         (
             {"workdays_from": "25:00"},
             "workdays_from",
@@ -340,3 +363,207 @@ def test_the_english_catalogue_words_each_template_as_the_domain_does() -> None:
 
     for name, template in RULES:
         assert en[f"domain.{name}"] == template, name
+
+
+def _json(record: object) -> bytes:
+    return json.dumps(record).encode()
+
+
+_O = "o_79161234567"
+BAD_WEBHOOKS: list[tuple[bytes, str]] = [
+    (_json([{"event": _O, "id": "1"}, {"id": "2"}]), ""),
+    (b"[" * 100_000 + b"]" * 100_000, ""),
+    (b"event=o_\xff", "invalid start byte"),
+    (b"", ""),
+    (b"{not json", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+    (b"[]", ""),
+    (b'["x"]', ""),
+    (_json({"data": {"data": {"data": {"data": {"event": _O}}}}}), ""),
+    (_json({"data": 5}), ""),
+    (b"event", ""),
+    (b"event=%ff", ""),
+    (b"event=o_1&event=o_2", ""),
+    (b"&&", ""),
+    (_json({"event": _O + "\0", "id": "1"}), ""),
+    (_json({"event": _O, "Event": "o_2", "id": "1"}), ""),
+    (_json({"id": "1"}), ""),
+    (_json({"event": _O}), ""),
+    (_json({"event": "n_79161234567", "id": "1", "type": "transfer"}), ""),
+    (_json({"event": "x_79161234567", "id": "1"}), ""),
+    (_json({"event": "o_79a", "id": "1"}), ""),
+    (_json({"event": "h_79161234567_x_3", "id": "1"}), ""),
+    (_json({"event": "h_79161234567_200_3", "id": "1"}), ""),
+    (_json({"event": "o79161234567", "id": "1"}), ""),
+    (_json({"event": "o_79161234567_1", "id": "1"}), ""),
+    (_json({"event": _O, "id": "1", "dtmf": "0"}), ""),
+    (_json({"event": _O, "id": "1", "date_time": "yesterday"}), ""),
+    (
+        _json({"event": _O, "id": "1", "date_time": "2026-02-30-10-00-00"}),
+        "day is out of range for month",
+    ),
+    (_json({"event": _O, "id": "a b"}), ""),
+]
+"""A body for every way events.parse_body refuses one; the second item is Python's own words
+in the error (kept as they are, like MTT's)."""
+PROTOCOL = {"event", "data", "dtmf", "date_time", "id", "CallID", "type", "transfer", "null"}
+PROTOCOL |= {"k", "v", "NUL", "ASCII", "o", "h", "n", "o_", "h_", "n_", "json_list"}
+"""MTT's field names and values, and the body's format, that the Russian quotes as they are."""
+
+
+@pytest.mark.parametrize(("body", "python_words"), BAD_WEBHOOKS)
+def test_every_webhook_parse_error_reads_in_russian(body: bytes, python_words: str) -> None:
+    with pytest.raises(EventParseError) as refused:
+        parse_body(body, _JSON, {})
+    error = str(refused.value)
+
+    assert explain(error, EN, "event.") == error
+    worded = explain(error, RU, "event.")
+    assert worded != error
+    sent = f"{body.decode(errors='replace')} {python_words}"
+    users = {*_WORD.findall(sent), *re.findall("[A-Za-z]+", sent)}
+    assert not latin_words(worded) - PROTOCOL - users, worded
+
+
+@pytest.mark.parametrize("kind", ["object", "list", "string", "boolean", "null", "number"])
+def test_a_json_body_of_the_wrong_type_reads_in_russian(kind: str) -> None:
+    error = PARSE_ERRORS["json_body"].format(json_type=JSON_TYPES[kind])
+
+    worded = explain(error, RU, "event.")
+
+    assert worded.startswith("тело JSON — ")
+    assert not latin_words(worded) - PROTOCOL, worded
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _edit(sessions: Sessions, campaign_id: int) -> None:
+    async with write_transaction(sessions) as session:
+        await store.patch(session, campaign_id, CampaignPatch.model_validate({}), now=T0)
+
+
+async def _fill(sessions: Sessions, campaign_id: int) -> None:
+    async def no_fill(campaign_id: int) -> ImportReport:
+        raise AssertionError(f"campaign {campaign_id} was filled")
+
+    await launch.add_contacts(sessions, campaign_id, no_fill)
+
+
+async def _start(sessions: Sessions, campaign_id: int) -> None:
+    async with write_transaction(sessions) as session:
+        await store.start(session, campaign_id, now=T0)
+
+
+async def _launch(sessions: Sessions, campaign_id: int) -> None:
+    async with write_transaction(sessions) as session:
+        await launch.start(session, campaign_id, now=T0, default_a_number=None)
+
+
+async def _open(sessions: Sessions, campaign_id: int) -> None:
+    async with sessions() as session:
+        await launch.get_campaign(session, campaign_id)
+
+
+async def _open_the_next(sessions: Sessions, campaign_id: int) -> None:
+    await _open(sessions, campaign_id + 1)
+
+
+async def _open_a_contact(sessions: Sessions, campaign_id: int) -> None:
+    async with sessions() as session:
+        await contacts.get_contact(session, campaign_id)
+
+
+@pytest.mark.any_db
+@pytest.mark.parametrize(
+    ("campaign", "action", "russian"),
+    [
+        (
+            {"status": "running"},
+            _edit,
+            "кампания {id} в статусе «Идёт»: чтобы изменить, поставьте её на паузу",
+        ),
+        (
+            {"status": "completed"},
+            _fill,
+            "кампания {id} в статусе «Завершена»: контакты в неё больше не добавить",
+        ),
+        (
+            {"status": "draft", "end_at": T0 - timedelta(hours=1)},
+            _start,
+            "кампания {id} закончилась 2026-11-25T08:00:00+00:00: "
+            "чтобы запустить, перенесите дату окончания",
+        ),
+        ({"status": "draft"}, _launch, "в кампании {id} нет контактов: добавьте их перед запуском"),
+        ({"kind": "call"}, _open, "кампании {id} нет: это тестовый звонок"),
+        ({}, _open_the_next, "кампании {next} нет"),
+        ({}, _open_a_contact, "контакта {id} нет"),
+    ],
+)
+async def test_a_rarely_seen_campaign_refusal_reads_in_russian(
+    sessions: Sessions,
+    campaign: dict[str, Any],
+    action: Callable[[Sessions, int], Awaitable[None]],
+    russian: str,
+) -> None:
+    campaign_id = await insert_campaign(sessions, **campaign)
+
+    with pytest.raises(CampaignError) as refused:
+        await action(sessions, campaign_id)
+    refusal = refused.value.message
+
+    assert explain(refusal, RU) == russian.format(id=campaign_id, next=campaign_id + 1)
+    assert explain(refusal, EN) == refusal
+
+
+def test_a_sheet_without_a_header_read_in_part_reads_in_russian(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(xlsx_bytes([], header=()))
+    with pytest.raises(ImportRefused) as refused:
+        read_head(path)
+
+    assert explain(refused.value.message, RU) == "на первом листе нет строки заголовков"
+
+
+def test_a_row_wider_than_its_sheet_says_reads_in_russian() -> None:
+    refusal = REFUSALS["wide_row"].format(row=7, column=300, limit=256)
+
+    assert explain(refusal, RU) == (
+        "в строке 7 есть ячейка в столбце 300, а столбцов можно не больше 256"
+    )
+
+
+async def _add_anna_twice(sessions: Sessions) -> None:
+    await add_user(sessions)
+    await add_user(sessions)
+
+
+async def _find_boris(sessions: Sessions) -> None:
+    async with sessions() as session:
+        await users.get(session, "boris")
+
+
+async def _add_a_bad_login(sessions: Sessions) -> None:
+    await add_user(sessions, login="-anna")
+
+
+@pytest.mark.any_db
+@pytest.mark.parametrize(
+    ("action", "russian"),
+    [
+        (_add_anna_twice, "пользователь 'anna' уже есть"),
+        (_find_boris, "пользователя 'boris' нет"),
+        (
+            _add_a_bad_login,
+            "логин: от 1 до 64 символов — латинские буквы, цифры и . _ @ -, "
+            "в начале буква или цифра",
+        ),
+    ],
+)
+async def test_a_refused_user_reads_in_russian(
+    sessions: Sessions, action: Callable[[Sessions], Awaitable[None]], russian: str
+) -> None:
+    with pytest.raises(CampaignError) as refused:
+        await action(sessions)
+
+    assert explain(refused.value.message, RU) == russian
+    assert explain(refused.value.message, EN) == refused.value.message
