@@ -17,7 +17,8 @@ from campaigns.contacts import ContactHistory
 from campaigns.importer import ImportReport
 from campaigns.matching import MatchStatus
 from campaigns.purposes import Caps, Purpose
-from campaigns.spec import Schedule, settings_of
+from campaigns.settings_rows import settings_of
+from campaigns.spec import Schedule
 from campaigns.states import (
     AttemptState,
     CampaignKind,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import store
 from campaigns.db import ensure_writing
-from campaigns.spec import settings_of
+from campaigns.settings_rows import settings_of
 from campaigns.states import ContactStatus, Outcome
 from campaigns.tables import Campaign, Contact, Dnc
 

@@ -19,12 +19,12 @@ from campaigns import contacts, store
 from campaigns.db import write_transaction
 from campaigns.errors import Conflict, IllegalTransition, NotFound
 from campaigns.importer import ImportReport
+from campaigns.settings_rows import settings_of
 from campaigns.spec import (
     CampaignPatch,
     CampaignSettings,
     check_a_number,
     check_callback_url,
-    settings_of,
 )
 from campaigns.states import CampaignKind, CampaignStatus
 from campaigns.store import Action

@@ -23,7 +23,8 @@ from campaigns.contact_status import close_waiting
 from campaigns.db import ensure_writing
 from campaigns.errors import NO_CAMPAIGN, Conflict, IllegalTransition, NotFound
 from campaigns.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, make_page
-from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values, settings_of
+from campaigns.settings_rows import row_values, settings_of
+from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge
 from campaigns.states import CampaignKind, CampaignStatus, Outcome
 from campaigns.stats import CampaignStats, stats_for
 from campaigns.tables import Campaign, Contact

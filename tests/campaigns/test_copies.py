@@ -10,7 +10,7 @@ from campaigns import copies, dnc
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.errors import NotFound
-from campaigns.spec import settings_of
+from campaigns.settings_rows import settings_of
 from campaigns.states import DncSource, Outcome
 from campaigns.tables import Campaign, Contact
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns.apply import apply_event, load_calls
 from campaigns.db import write_transaction
 from campaigns.policy import policy_of
-from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values, settings_of
+from campaigns.settings_rows import row_values, settings_of
+from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge
 from campaigns.tables import Attempt, Campaign, Contact
 from dialer.telecom.events import MttEvent, parse_body
 from dialer.telecom.redial import RedialPolicy

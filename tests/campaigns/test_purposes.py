@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from campaigns.frequency import IN_FLIGHT_RETRY, calendar_periods, debt_capped_until
 from campaigns.policy import policy_of
 from campaigns.purposes import TRANSACTIONAL_REDIAL, Caps
-from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge, row_values
+from campaigns.settings_rows import row_values
+from campaigns.spec import CampaignPatch, CampaignSettings, invalid, merge
 from campaigns.tables import Campaign
 from dialer.telecom.causes import Category
 from dialer.telecom.redial import RedialPolicy

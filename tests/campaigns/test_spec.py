@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from campaigns.errors import Invalid
+from campaigns.settings_rows import row_values, settings_of
 from campaigns.spec import (
     CampaignPatch,
     CampaignSettings,
@@ -17,8 +18,6 @@ from campaigns.spec import (
     check_a_number,
     invalid,
     merge,
-    row_values,
-    settings_of,
 )
 from campaigns.tables import Campaign
 from dialer.telecom.dtmf import DtmfActionType

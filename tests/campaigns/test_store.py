@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import store
 from campaigns.db import write_transaction
 from campaigns.errors import Conflict, IllegalTransition, Invalid, NotFound
-from campaigns.spec import CampaignPatch, CampaignSettings, settings_of
+from campaigns.settings_rows import settings_of
+from campaigns.spec import CampaignPatch, CampaignSettings
 from campaigns.states import CampaignKind, CampaignStatus
 from campaigns.tables import Campaign, Contact
 from tests.db_fixtures import insert_campaign, insert_contacts, phone_of
