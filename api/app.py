@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
-from api import calls, campaigns, console, dnc, health, webhooks
+from api import calls, campaigns, console, contacts, dnc, health, webhooks
 from api.body_limit import BodyLimit
 from api.contract import state_enforced_rules
 from api.errors import install_error_handlers
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app, pages=console.error_page)
     app.include_router(webhooks.router)
-    for router in (campaigns.router, calls.router, dnc.router, health.router):
+    for router in (campaigns.router, contacts.router, calls.router, dnc.router, health.router):
         app.include_router(router)
     console.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)

@@ -1,5 +1,5 @@
 """`/v1/campaigns`: create, list, read, edit, fill with contacts, run and export (docs/design.md
-§9).
+§9); the contacts' own routes are `api.contacts`.
 
 Routers only translate HTTP to the campaign layer and back: every rule (legal transitions,
 editable states, import checks) lives in `campaigns`, every error becomes a response in
@@ -24,26 +24,20 @@ from api.schemas import (
     CampaignId,
     CampaignOut,
     CampaignPage,
-    ContactHistoryOut,
-    ContactId,
-    ContactOut,
-    ContactPage,
     ImportReportOut,
-    WaitingOut,
     errors,
 )
 from api.uploads import UPLOAD_BODY, ContactsFile, read_contacts
-from campaigns import contacts, copies, exporter, importer, launch, store
+from campaigns import copies, exporter, importer, launch, store
 from campaigns.balance import balance_low_now
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.filereader import Limits
-from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT, NUMBER_CURSOR
+from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
 from campaigns.spec import CampaignPatch, CampaignSpec, in_zone
-from campaigns.states import CampaignStatus, ContactStatus, Outcome
+from campaigns.states import CampaignStatus
 from campaigns.stats import campaign_stats
 from campaigns.tables import Campaign
-from campaigns.waiting import WaitingReasons, waiting_summary
 
 __all__ = ["router"]
 
@@ -57,14 +51,6 @@ router = APIRouter(
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Cursor = Annotated[
     str | None, Query(pattern=ID_CURSOR, description="`next_cursor` of the previous page")
-]
-ContactCursor = Annotated[
-    str | None,
-    Query(
-        pattern=f"{ID_CURSOR}|{NUMBER_CURSOR}",
-        description="`next_cursor` of the previous page: an id, or `n` and a number when the "
-        "page searches by number",
-    ),
 ]
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -298,78 +284,6 @@ async def _change(
     async with write_transaction(resources.sessions) as session:
         await _campaign(session, campaign_id)
         return await _out(session, await action(session, campaign_id, now=_now(), **reason))
-
-
-@router.get(
-    "/{campaign_id}/contacts",
-    response_model=ContactPage,
-    responses=errors(404, 422),
-    summary="Contacts in id order, filtered by status and outcome",
-)
-async def list_contacts(
-    campaign_id: CampaignId,
-    resources: ResourcesDep,
-    status: ContactStatus | None = None,
-    outcome: Outcome | None = None,
-    number: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=64,
-            description="digits anywhere in the number, or its start when typed as one "
-            "(+7…, 7…, 8…); results then come in number order",
-        ),
-    ] = None,
-    cursor: ContactCursor = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> ContactPage:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
-    async with resources.sessions() as session:
-        reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
-        page = await contacts.list_contacts(
-            session,
-            campaign_id,
-            status=None if status is None else status.value,
-            outcome=None if outcome is None else outcome.value,
-            number=number,
-            cursor=cursor,
-            limit=limit,
-        )
-    items = [ContactOut.of(c, reasons.of_contact(c)) for c in page.items]
-    return ContactPage(items=items, next_cursor=page.next_cursor)
-
-
-@router.get(
-    "/{campaign_id}/waiting",
-    response_model=WaitingOut,
-    responses=errors(404, 422),
-    summary="Waiting contacts counted by why they are not being called, and until when",
-)
-async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> WaitingOut:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
-    async with resources.sessions() as session:
-        campaign = await _campaign(session, campaign_id)
-        groups = await waiting_summary(session, campaign, now, balance_low=low)
-    return WaitingOut.model_validate({"items": groups})
-
-
-@router.get(
-    "/{campaign_id}/contacts/{contact_id}",
-    response_model=ContactHistoryOut,
-    responses=errors(404, 422),
-    summary="One contact with its calls and each call's webhook events (conflicts among them)",
-)
-async def read_contact(
-    campaign_id: CampaignId, contact_id: ContactId, resources: ResourcesDep
-) -> ContactHistoryOut:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
-    async with resources.sessions() as session:
-        reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
-        history = await contacts.contact_history(session, campaign_id, contact_id)
-    return ContactHistoryOut.of_history(history, reasons.of_contact(history.contact))
 
 
 @router.get(
