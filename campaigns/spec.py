@@ -43,6 +43,7 @@ __all__ = [
     "END_BEFORE_START",
     "HTTP_URL",
     "NEEDS_A_NUMBER",
+    "NOT_A_BOOL",
     "TIMESTAMP",
     "CampaignPatch",
     "CampaignSettings",
@@ -63,6 +64,7 @@ DEFAULT_TIMEZONE = "Europe/Moscow"
 END_BEFORE_START = "end_at must be after start_at"
 HTTP_URL = "must be an absolute http(s) URL"
 TIMESTAMP = "expected an ISO 8601 date-time with its offset, not a number"
+NOT_A_BOOL = "expected a whole number, not true or false"
 NEEDS_A_NUMBER = (
     "a DTMF menu needs a caller id (sb-api's ivr-api requires a_number): "
     "set a_number or DIALER_A_NUMBER"
@@ -105,6 +107,13 @@ def _no_timestamp(value: object) -> object:
     return value
 
 
+def _not_bool(value: object) -> object:
+    """JSON's true and false are not the numbers 1 and 0 (pydantic's lax mode would take them)."""
+    if isinstance(value, bool):
+        raise ValueError(NOT_A_BOOL)
+    return value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -136,10 +145,10 @@ ANumber = Annotated[
     AfterValidator(_a_number),
     WithJsonSchema({"anyOf": [PHONE_TEXT, {"type": "null"}]}),
 ]
-MaxAttempts = Annotated[int, Field(ge=1, le=20)]
-MaxConcurrent = Annotated[int, Field(ge=1, le=10_000)]
-Priority = Annotated[int, Field(ge=1, le=100)]
-MinListen = Annotated[int, Field(ge=0, le=3600)]
+MaxAttempts = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=20)]
+MaxConcurrent = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=10_000)]
+Priority = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100)]
+MinListen = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=3600)]
 Redial = Annotated[dict[str, list[StrictInt]], AfterValidator(_redial)]
 CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
 When = Annotated[AwareDatetime | None, BeforeValidator(_no_timestamp)]

@@ -92,6 +92,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("spec.end_before_start", spec.END_BEFORE_START),
     ("spec.http_url", spec.HTTP_URL),
     ("spec.timestamp", spec.TIMESTAMP),
+    ("spec.not_a_bool", spec.NOT_A_BOOL),
     ("spec.needs_a_number", "a_number: " + spec.NEEDS_A_NUMBER),
     ("form.not_a_moment", campaign_form.NOT_A_MOMENT),
     ("form.minutes", campaign_form.MINUTES),

@@ -51,6 +51,8 @@ BAD = [
     (2.5, "valid integer"),
     ("десять", "valid integer"),
     ([10], "valid integer"),
+    (False, "not true or false"),
+    (True, "not true or false"),
 ]
 
 

@@ -220,6 +220,7 @@ def test_a_missing_value_reads_in_russian() -> None:
 
 BAD_BODIES: list[dict[str, Any]] = [
     {"name": ""},
+    {"max_attempts": True},
     {"name": "x" * 201},
     {"message": "  "},
     {"message": "Привет {"},
