@@ -145,10 +145,12 @@ ANumber = Annotated[
     AfterValidator(_a_number),
     WithJsonSchema({"anyOf": [PHONE_TEXT, {"type": "null"}]}),
 ]
-MaxAttempts = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=20)]
-MaxConcurrent = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=10_000)]
-Priority = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=100)]
-MinListen = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=3600)]
+# Field first: after a BeforeValidator its bounds would reach the JSON schema as ge/le, not
+# minimum/maximum.
+MaxAttempts = Annotated[int, Field(ge=1, le=20), BeforeValidator(_not_bool)]
+MaxConcurrent = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(_not_bool)]
+Priority = Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_bool)]
+MinListen = Annotated[int, Field(ge=0, le=3600), BeforeValidator(_not_bool)]
 Redial = Annotated[dict[str, list[StrictInt]], AfterValidator(_redial)]
 CallbackUrl = Annotated[str | None, AfterValidator(_http_url)]
 When = Annotated[AwareDatetime | None, BeforeValidator(_no_timestamp)]

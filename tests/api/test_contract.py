@@ -94,3 +94,17 @@ async def test_next_cursors_match_the_stated_pattern(api: httpx.AsyncClient) -> 
     following = await api.get("/v1/campaigns", params={"limit": 1, "cursor": page["next_cursor"]})
     assert following.status_code == 200
     assert following.json()["items"][0]["id"] < page["items"][0]["id"]
+
+
+def _keys(node: object) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {key for value in node.values() for key in _keys(value)}
+    if isinstance(node, list):
+        return {key for value in node for key in _keys(value)}
+    return set()
+
+
+def test_every_bound_in_the_document_is_json_schemas_own() -> None:
+    """pydantic writes a constraint placed after a validator as its own `ge`/`le`, which no
+    client or fuzzer reads: the bounds must be `minimum`/`maximum`."""
+    assert _keys(COMPONENTS) & {"ge", "le", "gt", "lt"} == set()
