@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from campaigns.spec import DEFAULT_TIMEZONE, CampaignSettings
 from dialer.telecom.causes import Category
 from dialer.telecom.dtmf import DtmfActionType
-from dialer.telecom.redial import DEFAULT_RULES, RedialPolicy
+from dialer.telecom.redial import DEFAULT_RULES, MAX_DELAY_SECONDS, RedialPolicy
 from dialer.telecom.voice import Emotion, Lang, Voice, VoiceName
 
 __all__ = [
@@ -62,6 +62,7 @@ MIN_LISTEN: Final = RedialPolicy().min_listen_seconds
 """The service's threshold when the caller names none (DIALER_MIN_LISTEN_SECONDS' default)."""
 NOT_A_MOMENT: Final = "{value} is not a date and time"
 MINUTES: Final = "minutes, separated by commas"
+MINUTES_RANGE: Final = "a delay is from 0 to {most} minutes, got {value}"
 CHOICES: Final = {
     "langs": [lang.value for lang in Lang],
     "voices": [name.value for name in VoiceName],
@@ -192,16 +193,26 @@ def _moment(values: dict[str, Any], name: str, errors: dict[str, str | ErrorDeta
         return None
 
 
+_MOST: Final = MAX_DELAY_SECONDS // 60
+
+
 def _redial(values: dict[str, Any], errors: dict[str, str | ErrorDetails]) -> dict[str, list[int]]:
+    """Delays as the form asks for them, in minutes; checked in minutes too, so the page never
+    quotes the API's seconds back to someone who typed minutes."""
     overrides: dict[str, list[int]] = {}
     for category in REDIAL_SHOWN:
         name = f"redial_{category.value}"
         parts = [part.strip() for part in values[name].replace(";", ",").split(",") if part.strip()]
         try:
-            delays = [round(float(part.replace(" ", "")) * 60) for part in parts]
+            minutes = [float(part.replace(" ", "")) for part in parts]
         except ValueError:
             errors[name] = MINUTES
             continue
+        wrong = [part for part, m in zip(parts, minutes, strict=True) if not 0 <= m <= _MOST]
+        if wrong:
+            errors[name] = MINUTES_RANGE.format(most=_MOST, value=wrong[0])
+            continue
+        delays = [round(m * 60) for m in minutes]
         if tuple(delays) != DEFAULT_RULES[category].delays:
             overrides[category.value] = delays
     return overrides

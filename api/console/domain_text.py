@@ -96,6 +96,7 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("spec.needs_a_number", "a_number: " + spec.NEEDS_A_NUMBER),
     ("form.not_a_moment", campaign_form.NOT_A_MOMENT),
     ("form.minutes", campaign_form.MINUTES),
+    ("form.minutes_range", campaign_form.MINUTES_RANGE),
     ("status.account_refused", idle.ACCOUNT_REFUSED_PREFIX + ": {detail}"),
     ("status.network_spike", spikes.REASON),
     ("status.network_summary", spikes.SUMMARY),

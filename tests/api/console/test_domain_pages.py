@@ -308,12 +308,12 @@ async def test_the_contact_history_words_a_webhook_parse_error_in_the_pages_lang
     [
         (
             "ru",
-            "задержка в минутах — от 0 до 527040, а не -1",
+            "задержка — от 0 до 527040 минут, а не -1",
             "клавиша 2: для перевода нужен номер",
         ),
         (
             "en",
-            "redial.busy[0]: a delay is whole seconds from 0 to 31622400, got -60",
+            "a delay is from 0 to 527040 minutes, got -1",
             "digit 2: transfer needs a number",
         ),
     ],

@@ -283,8 +283,10 @@ def _form(**fields: str) -> FormData:
         ({"redial_busy": "скоро"}, "redial_busy", "минуты через запятую"),
         ({"name": ""}, "name", "заполните поле"),
         ({"max_attempts": "0"}, "max_attempts", "не меньше 1"),
-        ({"redial_busy": "-1"}, "redial_busy", "задержка в минутах — от 0 до 527040, а не -1"),
-        ({"redial_busy": "-0.5"}, "redial_busy", "задержка в минутах — от 0 до 527040, а не -0,5"),
+        ({"redial_busy": "-1"}, "redial_busy", "задержка — от 0 до 527040 минут, а не -1"),
+        ({"redial_busy": "60, -0.5"}, "redial_busy", "задержка — от 0 до 527040 минут, а не -0.5"),
+        ({"redial_busy": "inf"}, "redial_busy", "задержка — от 0 до 527040 минут, а не inf"),
+        ({"redial_busy": "527041"}, "redial_busy", "задержка — от 0 до 527040 минут, а не 527041"),
         (
             {"workdays_from": "25:00"},
             "workdays_from",
