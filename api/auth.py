@@ -11,14 +11,15 @@ import hmac
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
 from api.resources import ResourcesDep
+from api.schemas import errors
 
-__all__ = ["key_matches", "require_api_key"]
+__all__ = ["key_matches", "keyed_router", "require_api_key"]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key of DIALER_API_KEYS")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -40,3 +41,13 @@ async def require_api_key(
         raise HTTPException(401, "an API key is needed: Authorization: Bearer <key>", _CHALLENGE)
     if not key_matches(credentials.credentials, resources.settings.api_keys):
         raise HTTPException(401, "the API key is not valid", _CHALLENGE)
+
+
+def keyed_router(prefix: str, tag: str) -> APIRouter:
+    """A `/v1` router whose every route needs an API key."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        dependencies=[Depends(require_api_key)],
+        responses=errors(400, 401),
+    )

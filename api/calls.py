@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import Header, Response
 
-from api.auth import require_api_key
+from api.auth import keyed_router
 from api.resources import ApiResources, ResourcesDep
 from api.schemas import CallId, CallOut, errors
 from campaigns.balance import balance_low_now
@@ -22,12 +22,7 @@ from campaigns.spec import check_callback_url, in_zone
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1/calls",
-    tags=["calls"],
-    dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401),
-)
+router = keyed_router("/v1/calls", "calls")
 
 IdempotencyKey = Annotated[
     str | None,

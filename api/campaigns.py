@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import require_api_key
+from api.auth import keyed_router
 from api.resources import ApiResources, ResourcesDep
 from api.schemas import (
     CampaignCreated,
@@ -25,6 +25,7 @@ from api.schemas import (
     CampaignOut,
     CampaignPage,
     ImportReportOut,
+    Limit,
     errors,
 )
 from api.uploads import UPLOAD_BODY, ContactsFile, read_contacts
@@ -33,7 +34,7 @@ from campaigns.balance import balance_low_now
 from campaigns.copies import CopyContacts
 from campaigns.db import write_transaction
 from campaigns.filereader import Limits
-from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT
+from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR
 from campaigns.spec import CampaignPatch, CampaignSpec, in_zone
 from campaigns.states import CampaignStatus
 from campaigns.stats import campaign_stats
@@ -41,14 +42,8 @@ from campaigns.tables import Campaign
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1/campaigns",
-    tags=["campaigns"],
-    dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401),
-)
+router = keyed_router("/v1/campaigns", "campaigns")
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Cursor = Annotated[
     str | None, Query(pattern=ID_CURSOR, description="`next_cursor` of the previous page")
 ]

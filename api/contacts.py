@@ -7,35 +7,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from api.auth import require_api_key
-from api.resources import ResourcesDep
+from api.auth import keyed_router
+from api.resources import ApiResources, ResourcesDep
 from api.schemas import (
     CampaignId,
     ContactHistoryOut,
     ContactId,
     ContactOut,
     ContactPage,
+    Limit,
     WaitingOut,
     errors,
 )
 from campaigns import contacts, launch
 from campaigns.balance import balance_low_now
-from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, MAX_LIMIT, NUMBER_CURSOR
+from campaigns.paging import DEFAULT_LIMIT, ID_CURSOR, NUMBER_CURSOR
 from campaigns.states import ContactStatus, Outcome
 from campaigns.waiting import WaitingReasons, waiting_summary
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1/campaigns",
-    tags=["campaigns"],
-    dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401),
-)
+router = keyed_router("/v1/campaigns", "campaigns")
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 ContactCursor = Annotated[
     str | None,
     Query(
@@ -47,8 +42,10 @@ ContactCursor = Annotated[
 _campaign = launch.get_campaign
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+async def _at(resources: ApiResources) -> tuple[datetime, bool]:
+    """Now, and whether the balance gate holds calls back now: what a waiting reason needs."""
+    now = datetime.now(UTC)
+    return now, await balance_low_now(resources.redis, resources.settings, now)
 
 
 @router.get(
@@ -74,8 +71,7 @@ async def list_contacts(
     cursor: ContactCursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ContactPage:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
+    now, low = await _at(resources)
     async with resources.sessions() as session:
         reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
         page = await contacts.list_contacts(
@@ -98,8 +94,7 @@ async def list_contacts(
     summary="Waiting contacts counted by why they are not being called, and until when",
 )
 async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> WaitingOut:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
+    now, low = await _at(resources)
     async with resources.sessions() as session:
         campaign = await _campaign(session, campaign_id)
         groups = await waiting_summary(session, campaign, now, balance_low=low)
@@ -115,8 +110,7 @@ async def campaign_waiting(campaign_id: CampaignId, resources: ResourcesDep) -> 
 async def read_contact(
     campaign_id: CampaignId, contact_id: ContactId, resources: ResourcesDep
 ) -> ContactHistoryOut:
-    now = _now()
-    low = await balance_low_now(resources.redis, resources.settings, now)
+    now, low = await _at(resources)
     async with resources.sessions() as session:
         reasons = WaitingReasons(await _campaign(session, campaign_id), now, balance_low=low)
         history = await contacts.contact_history(session, campaign_id, contact_id)

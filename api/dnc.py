@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import require_api_key
+from api.auth import keyed_router
 from api.resources import ResourcesDep
 from api.schemas import DncEntryOut, DncPage, errors
 from campaigns import dnc, dnc_files
@@ -22,12 +22,7 @@ from dialer.telecom.numbers import PHONE_PATTERN
 
 __all__ = ["DncIn", "router"]
 
-router = APIRouter(
-    prefix="/v1/dnc",
-    tags=["do-not-call"],
-    dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401),
-)
+router = keyed_router("/v1/dnc", "do-not-call")
 
 Phone = Annotated[
     str, Query(max_length=64, pattern=PHONE_PATTERN, description="any common notation")

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaigns.contacts import ContactHistory
 from campaigns.importer import ImportReport
 from campaigns.matching import MatchStatus
+from campaigns.paging import MAX_LIMIT
 from campaigns.purposes import Caps, Purpose
 from campaigns.settings_rows import settings_of
 from campaigns.spec import Schedule
@@ -89,6 +90,10 @@ _WHAT = {
     422: "invalid value; `details` names the field",
     503: "a dependency (database, Redis) is unavailable",
 }
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
+"""A page's size, as every listing takes it."""
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
